@@ -107,7 +107,10 @@ def run_one(a, variant:str, seed:int, out:Path, lam:float=0., hidden_ratio:float
     timer = _train_timer()
     learn = mixer_learner(dls, variant, a.size, lam, a.recipe, a.precision, a.patch_size, a.lr, path=out, compile=a.compile,
                           cbs=[timer], n_iter=a.n_iter, hidden_ratio=hr, norm=a.norm)
-    start = resume_epoch(learn) if resume else 0
+    if resume: start = resume_epoch(learn)
+    else:                                                    # a fresh run: no stale checkpoints or history
+        start = 0
+        for f in (out / 'checkpoints').glob('*') if (out / 'checkpoints').exists() else []: f.unlink()
     t0 = time.perf_counter()
     ctx = learn.no_bar() if a.quiet else _nullcontext()
     with ctx: fit_mixer(learn, a.epochs, start_epoch=start)
@@ -200,8 +203,9 @@ def _run_many(a, specs, title):
         if done.exists() and not a.restart:
             r = json.loads(done.read_text()); print(f"[{i+1}/{total}] {label}, seed {seed}: done before, skipped ({done})")
         else:
-            print(f"[{i+1}/{total}] {label}, seed {seed}", flush=True)
-            r = run_one(a, variant, seed, folder, lam, hr)
+            resume = not a.restart and (folder / 'checkpoints' / 'last.json').exists()
+            print(f"[{i+1}/{total}] {label}, seed {seed}" + (" (resuming an interrupted run)" if resume else ''), flush=True)
+            r = run_one(a, variant, seed, folder, lam, hr, resume=resume)
         r['label'] = label; runs.append(r)
     rows = summarize(runs)
     print(f"\n{title}\n" + format_table(rows))
@@ -228,8 +232,8 @@ def _cmd_train(a):
     out = Path(a.out)
     if (out / 'result.json').exists() and not a.resume and not a.restart:
         raise CliError(f"hopfield-mixer train: {out} already holds a finished run; use --resume, --restart or another --out")
-    if a.restart and (out / 'checkpoints').exists():
-        for f in (out / 'checkpoints').iterdir(): f.unlink()
+    if (out / 'checkpoints' / 'last.json').exists() and not (a.resume or a.restart) and not (out / 'result.json').exists():
+        raise CliError(f"hopfield-mixer train: {out} holds an unfinished run; use --resume to continue it or --restart")
     lam = a.lam if a.variant == 'asym' else 0.
     if a.lam and a.variant != 'asym': raise CliError(f"hopfield-mixer train: --lam only applies to --variant asym")
     r = run_one(a, a.variant, a.seed, out, lam, resume=a.resume)

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import platform
-import random
 import warnings
 from functools import partial
 from pathlib import Path
@@ -51,8 +50,8 @@ class SymmetryBreaking(Callback):
         if not self.training or self.lam == 0: return
         pen = symmetry_penalty(_unwrap(self.learn.model))
         self.learn.loss_grad = self.learn.loss_grad + self.lam * pen
-        self._sum += pen.item(); self._n += 1
-    def after_train(self): self.penalty = self._sum / self._n if self._n else float('nan')
+        self._sum = self._sum + pen.detach(); self._n += 1          # summed on the device: no sync per batch
+    def after_train(self): self.penalty = float(self._sum) / self._n if self._n else float('nan')
 
 # %% ../nbs/06_learner.ipynb #87aa4ad0
 class CpuBf16(Callback):
@@ -228,7 +227,7 @@ def mixer_learner(dls, # from `get_dls` (needs `img_size`, `in_chans`, `c`)
     if precision == 'bf16' and not cuda:
         if not cpu_has_native_bf16():
             warnings.warn(f"bf16 autocast on a CPU without native bf16 ({torch.backends.cpu.get_cpu_capability()}) is much "
-                          "slower than fp32 (about 10x on our AVX2 machines)")
+                          "slower than fp32 (10-15x on our AVX2 machines)")
         extra.append(CpuBf16())
     learn = Learner(dls, model.to(dls.device) if dls.device is not None else model,
                     loss_func=LabelSmoothingCrossEntropyFlat(eps=0.1), opt_func=partial(Adam, decouple_wd=True),
