@@ -16,14 +16,18 @@ import random
 import struct
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
-from fastai.data.core import DataLoaders
-from fastai.data.load import DataLoader
-from fastai.data.transforms import Normalize
-from fastai.torch_core import TensorImage, TensorCategory
-from fastai.vision.augment import aug_transforms, RandomErasing, RandomResizedCropGPU
+with warnings.catch_warnings():   # importing fastai calls torch.jit.script, which recent torch deprecates: not ours to fix
+    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    from fastai.data.transforms import Normalize
+    from fastai.torch_core import TensorImage, TensorCategory
+    from fastai.vision.augment import aug_transforms, RandomErasing, RandomResizedCropGPU
 from fasttransform import Pipeline, Transform
 
 # %% ../nbs/05_data.ipynb #77bc2a60

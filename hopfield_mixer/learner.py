@@ -18,15 +18,17 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from fastai.callback.core import Callback
-from fastai.callback.mixup import MixHandler, MixUp, CutMix
-from fastai.callback.progress import ProgressCallback  # noqa: F401  (fastai's progress bars)
-from fastai.callback.schedule import fit_one_cycle     # noqa: F401  (patches Learner.fit_one_cycle)
-from fastai.callback.tracker import SaveModelCallback, TrackerCallback
-from fastai.learner import Learner, ValueMetric
-from fastai.losses import LabelSmoothingCrossEntropyFlat
-from fastai.metrics import accuracy
-from fastai.optimizer import Adam
+with warnings.catch_warnings():   # importing fastai calls torch.jit.script, which recent torch deprecates: not ours to fix
+    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+    from fastai.callback.core import Callback
+    from fastai.callback.mixup import MixHandler, MixUp, CutMix
+    from fastai.callback.progress import ProgressCallback  # noqa: F401  (fastai's progress bars)
+    from fastai.callback.schedule import fit_one_cycle     # noqa: F401  (patches Learner.fit_one_cycle)
+    from fastai.callback.tracker import SaveModelCallback, TrackerCallback
+    from fastai.learner import Learner, ValueMetric
+    from fastai.losses import LabelSmoothingCrossEntropyFlat
+    from fastai.metrics import accuracy
+    from fastai.optimizer import Adam
 
 from .layers import check_choice
 from .models import VARIANTS, create_mixer, symmetry_index, symmetry_penalty
