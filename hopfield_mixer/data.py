@@ -30,6 +30,8 @@ with warnings.catch_warnings():   # importing fastai calls torch.jit.script, whi
     from fastai.vision.augment import aug_transforms, RandomErasing, RandomResizedCropGPU
 from fasttransform import Pipeline, Transform
 
+from .layers import check_choice, check_positive_int
+
 # %% ../nbs/05_data.ipynb #77bc2a60
 class DataError(ValueError):
     "A data file that is missing, truncated or not in the expected format."
@@ -202,7 +204,6 @@ def batch_tfms(name:str, img_size:int, in_chans:int, augment:str='none', native_
 
 # %% ../nbs/05_data.ipynb #09b4445e
 def _check_args(name, bs, img_size, augment, seed):
-    from hopfield_mixer.layers import check_choice, check_positive_int
     check_choice('name', name, DATASETS); check_choice('augment', augment, AUGMENTS)
     check_positive_int('bs', bs)
     if img_size is not None: check_positive_int('img_size', img_size)
@@ -259,6 +260,5 @@ def _imagefolder_dls(path, bs, img_size, augment, seed, device):
     dls = ImageDataLoaders.from_folder(folder, train='train', valid=valid, bs=bs, seed=seed, device=device,
                                        item_tfms=Resize(img_size), batch_tfms=batch_tfms('imagefolder', img_size, 3, augment, img_size),
                                        num_workers=0)
-    dls.valid.after_batch = Pipeline(batch_tfms('imagefolder', img_size, 3, 'none', img_size))
     dls.img_size, dls.in_chans, dls.name = img_size, 3, 'imagefolder'
     return dls

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['activation', 'lagr_identity', 'lagr_repu', 'lagr_relu', 'lagr_softmax', 'phi_gelu', 'lagr_gelu', 'gelu_inflection',
-           'layernorm', 'lagr_layernorm', 'min_hessian_eig']
+           'layernorm', 'lagr_layernorm', 'layernorm_legendre', 'min_hessian_eig']
 
 # %% ../nbs/00_lagrangians.ipynb #b6ee7a5c
 import math
@@ -135,7 +135,18 @@ def lagr_layernorm(x:torch.Tensor, # states, shape `(batch, *neurons)`
     scale = (D * torch.sqrt(var + eps)) if consistent else torch.sqrt(D * var + eps)
     return _per_sample(gamma * scale) + _per_sample(delta * x)
 
-# %% ../nbs/00_lagrangians.ipynb #41ff67c0
+# %% ../nbs/00_lagrangians.ipynb #8f261406
+def layernorm_legendre(x:torch.Tensor, # states, shape `(batch, *neurons)`
+                       gamma=1., # gain: a scalar (exact) or a tensor, summed elementwise (the pseudo-energy's term)
+                       dims=(-2, -1), # the neuron dims normalised jointly
+                       eps:float=1e-5) -> torch.Tensor:
+    "$x\\cdot g - L_\\text{LN}(x) = -\\sum_i\\gamma_i\\epsilon/\\sqrt{\\mathrm{Var}(x)+\\epsilon}$ (eq. 7), one value per sample."
+    _check_batched(x)
+    dims = _resolve_dims(dims, x.ndim)
+    _, var = _moments(x, dims, eps)
+    return _per_sample((-eps * torch.rsqrt(var + eps) * gamma).expand_as(x))
+
+# %% ../nbs/00_lagrangians.ipynb #c302d6db
 def min_hessian_eig(lagrangian, # a Lagrangian `x -> (batch,)`
                     x:torch.Tensor, # one sample without batch dim
                     **kwargs) -> tuple: # (smallest eigenvalue, largest absolute eigenvalue)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import nn
 
-from .lagrangians import phi_gelu, _per_sample
+from .lagrangians import phi_gelu, layernorm_legendre, _per_sample
 
 # %% ../nbs/03_layers.ipynb #489d1d8a
 def check_choice(name:str, value, allowed) -> str:
@@ -134,9 +134,7 @@ class MixerNorm(nn.Module):
 
     def legendre(self, x):
         "$x\\cdot g - L(x)$ of the visible layer, one value per sample (exact for `'energy'`)."
-        dims = tuple(range(-len(self.normalized_shape), 0))
-        var = x.var(dims, unbiased=False, keepdim=True)
-        return _per_sample((-self.eps * torch.rsqrt(var + self.eps) * self.weight).expand_as(x))
+        return layernorm_legendre(x, self.weight, tuple(range(-len(self.normalized_shape), 0)), self.eps)
 
 # %% ../nbs/03_layers.ipynb #ae7a656c
 class _MixerBlock(nn.Module):
@@ -157,7 +155,6 @@ class _MixerBlock(nn.Module):
         self.token_mixer = MixerMlp(num_tokens, check_positive_int('tokens_hidden', tokens_hidden), weights, mlp_bias, 'token')
         self.channel_mixer = MixerMlp(dim, check_positive_int('channels_hidden', channels_hidden), weights, mlp_bias, 'channel')
         self.drop_path = DropPath(drop_path)
-        self.eps = eps
 
     def _check(self, x):
         if x.ndim != 3 or tuple(x.shape[1:]) != (self.num_tokens, self.dim):

@@ -12,6 +12,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import nn
 
 from .layers import (ParallelBlock, SerialBlock, MixerMlp, NORMS, check_choice, check_positive_int,
@@ -84,25 +85,31 @@ def _check_input(self:MlpMixer, x):
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"MlpMixer expected input of shape (batch, {', '.join(map(str, want))}); got {got}")
 
-def _embed(self:MlpMixer, x):
+@patch
+def embed(self:MlpMixer, x):
     "Image `(B, in_chans, H, W)` → tokens `(B, S, C)`."
     _check_input(self, x)
     return self.stem(x).flatten(2).transpose(1, 2)
 
-def _forward_features(self:MlpMixer, x):
+@patch
+def forward_features(self:MlpMixer, x):
     "Image → tokens after all blocks and the final LayerNorm, `(B, S, C)`."
     return self.norm(self.blocks(self.embed(x)))
 
-def _forward_head(self:MlpMixer, x, pre_logits:bool=False):
+@patch
+def forward_head(self:MlpMixer, x, pre_logits:bool=False):
     "Tokens → mean-pooled features (`pre_logits=True`) or logits."
     x = x.mean(1)
     return x if pre_logits else self.head(x)
 
-def _forward(self:MlpMixer, x): return self.forward_head(self.forward_features(x))
+@patch
+def forward(self:MlpMixer, x): return self.forward_head(self.forward_features(x))
 
-def _get_classifier(self:MlpMixer): return self.head
+@patch
+def get_classifier(self:MlpMixer): return self.head
 
-def _reset_classifier(self:MlpMixer, num_classes:int, global_pool=None):
+@patch
+def reset_classifier(self:MlpMixer, num_classes:int, global_pool=None):
     "A new zero-initialised head for `num_classes` (0: none). Only mean pooling exists."
     if global_pool not in (None, '', 'avg'): raise ValueError(f"global_pool={global_pool!r}: only 'avg' (mean over tokens) is supported")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
@@ -111,9 +118,6 @@ def _reset_classifier(self:MlpMixer, num_classes:int, global_pool=None):
     p = self.norm.weight
     self.head = nn.Linear(self.embed_dim, num_classes, device=p.device, dtype=p.dtype) if num_classes else nn.Identity()
     if num_classes: nn.init.zeros_(self.head.weight); nn.init.zeros_(self.head.bias)
-
-for _f in (_embed, _forward_features, _forward_head, _forward, _get_classifier, _reset_classifier):
-    setattr(MlpMixer, _f.__name__[1:], _f)
 
 # %% ../nbs/04_models.ipynb #7d48f9b5
 VARIANTS = {'vanilla': ('serial', 'untied'), 'para': ('parallel', 'untied'),
