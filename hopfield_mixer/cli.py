@@ -229,7 +229,7 @@ def _cmd_train(a):
     if (out / 'checkpoints' / 'last.json').exists() and not (a.resume or a.restart) and not (out / 'result.json').exists():
         raise CliError(f"hopfield-mixer train: {out} holds an unfinished run; use --resume to continue it or --restart")
     lam = a.lam if a.variant == 'asym' else 0.
-    if a.lam and a.variant != 'asym': raise CliError(f"hopfield-mixer train: --lam only applies to --variant asym")
+    if a.lam and a.variant != 'asym': raise CliError("hopfield-mixer train: --lam only applies to --variant asym")
     r = run_one(a, a.variant, a.seed, out, lam, resume=a.resume)
     r['label'] = _label(a.variant, lam, a.hidden_ratio)
     _write_json(out / 'metrics.json', r)

@@ -9,7 +9,6 @@ __all__ = ['FASHION_MNIST_DIR', 'FASHION_CLASSES', 'AUGMENTS', 'DATASETS', 'Data
 
 # %% ../nbs/05_data.ipynb #f1a98401
 import gzip
-import io
 import math
 import pickle
 import random

@@ -147,11 +147,11 @@ class HAM(nn.Module):
         return {k: self.neurons[k].activation(x) for k, x in xs.items()}
 
     def synapse_energy(self, gs:dict):
-        "The interaction part of eq. 1, $-\\sum g^B\\cdot\\xi g^A$, one value per sample."
+        "The interaction part of the energy, $-\\sum g^B\\cdot\\xi g^A$, one value per sample."
         return sum(self.synapses[s].energy(gs[a], gs[b]) for (a, b), s in self.connections)
 
     def energy(self, xs:dict, gs:dict|None=None):
-        "Krotov's energy (eq. 1), one value per sample."
+        "Krotov's energy, one value per sample."
         gs = self.activations(xs) if gs is None else gs
         return sum(self.neurons[k].legendre(x, gs[k]) for k, x in xs.items()) + self.synapse_energy(gs)
 
@@ -167,7 +167,7 @@ def _alphas(ham, alpha):
 
 @patch
 def dEdg(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False) -> dict:
-    "$\\partial E/\\partial g^A = x^A - \\sum_B \\xi^{(A,B)} g^B$ for every layer (eq. 2)."
+    "$\\partial E/\\partial g^A = x^A - \\sum_B \\xi^{(A,B)} g^B$ for every layer."
     with torch.enable_grad():
         gs = self.activations(xs) if gs is None else gs
         leaves = {k: g if (create_graph and g.requires_grad) else g.detach().requires_grad_() for k, g in gs.items()}

@@ -38,12 +38,12 @@ def activation(lagrangian, # a function `x -> (batch,)` such as `lagr_gelu`
 
 # %% ../nbs/00_lagrangians.ipynb #6b8b3f27
 def lagr_identity(x:torch.Tensor) -> torch.Tensor:
-    "$L = \\frac12\\sum_i x_i^2$, whose activation is the identity (eq. 2)."
+    "$L = \\frac12\\sum_i x_i^2$, whose activation is the identity."
     _check_batched(x)
     return _per_sample(x.pow(2) / 2)
 
 def lagr_repu(x:torch.Tensor, n:float=2) -> torch.Tensor:
-    "$L = \\frac1n\\sum_i \\max(x_i, 0)^n$, whose activation is $\\max(x,0)^{n-1}$ (eq. 3)."
+    "$L = \\frac1n\\sum_i \\max(x_i, 0)^n$, whose activation is $\\max(x,0)^{n-1}$."
     _check_batched(x)
     if not (isinstance(n, (int, float)) and n >= 2):
         raise ValueError(f"n must be a number >= 2 (a convex rectified power); got n={n!r}")
@@ -68,7 +68,7 @@ def _resolve_dims(dims, ndim, name='dims'):
     return tuple(out)
 
 def lagr_softmax(x:torch.Tensor, beta:float=1., dim:int=-1) -> torch.Tensor:
-    "$L = \\frac1\\beta\\log\\sum_i e^{\\beta x_i}$ along `dim`, summed over the other neuron dims (eq. 4)."
+    "$L = \\frac1\\beta\\log\\sum_i e^{\\beta x_i}$ along `dim`, summed over the other neuron dims."
     _check_batched(x)
     if not beta > 0: raise ValueError(f"beta must be > 0; got beta={beta!r}")
     dim, = _resolve_dims(dim, x.ndim, 'dim')
@@ -78,7 +78,7 @@ def lagr_softmax(x:torch.Tensor, beta:float=1., dim:int=-1) -> torch.Tensor:
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 def phi_gelu(x:torch.Tensor) -> torch.Tensor:
-    "Elementwise antiderivative $\\Phi$ of the exact GELU (eq. 5)."
+    "Elementwise antiderivative $\\Phi$ of the exact GELU."
     return (x * x + (x * x - 1) * torch.erf(x / math.sqrt(2)) + x * _SQRT_2_OVER_PI * torch.exp(-x * x / 2)) / 4
 
 def lagr_gelu(x:torch.Tensor) -> torch.Tensor:
@@ -113,7 +113,7 @@ def layernorm(x:torch.Tensor, # states, shape `(batch, *neurons)`
               dims=(-2, -1), # the neuron dims normalised jointly
               eps:float=1e-5 # added to the variance
              ) -> torch.Tensor:
-    "LayerNorm over `dims` jointly, in closed form: the activation of `lagr_layernorm` (eq. 6)."
+    "LayerNorm over `dims` jointly, in closed form: the activation of `lagr_layernorm`."
     _check_batched(x)
     dims = _resolve_dims(dims, x.ndim)
     mean, var = _moments(x, dims, eps)
@@ -126,7 +126,7 @@ def lagr_layernorm(x:torch.Tensor, # states, shape `(batch, *neurons)`
                    eps:float=1e-5, # added to the variance
                    consistent:bool=True # factor $D$ (gradient = LayerNorm); False: the authors' $\sqrt{\sum(x-\bar x)^2}$
                   ) -> torch.Tensor:
-    "$L = D\\gamma\\sqrt{\\mathrm{Var}(x)+\\epsilon} + \\sum_i\\delta_i x_i$ over `dims` (eq. 6)."
+    "$L = D\\gamma\\sqrt{\\mathrm{Var}(x)+\\epsilon} + \\sum_i\\delta_i x_i$ over `dims`."
     _check_batched(x)
     _check_scalar_gain(gamma)
     dims = _resolve_dims(dims, x.ndim)
@@ -140,7 +140,7 @@ def layernorm_legendre(x:torch.Tensor, # states, shape `(batch, *neurons)`
                        gamma=1., # gain: a scalar (exact) or a tensor, summed elementwise (the pseudo-energy's term)
                        dims=(-2, -1), # the neuron dims normalised jointly
                        eps:float=1e-5) -> torch.Tensor:
-    "$x\\cdot g - L_\\text{LN}(x) = -\\sum_i\\gamma_i\\epsilon/\\sqrt{\\mathrm{Var}(x)+\\epsilon}$ (eq. 7), one value per sample."
+    "$x\\cdot g - L_\\text{LN}(x) = -\\sum_i\\gamma_i\\epsilon/\\sqrt{\\mathrm{Var}(x)+\\epsilon}$, one value per sample."
     _check_batched(x)
     dims = _resolve_dims(dims, x.ndim)
     _, var = _moments(x, dims, eps)

@@ -7,8 +7,6 @@ __all__ = ['WEIGHT_SCHEMES', 'NORMS', 'check_choice', 'check_positive_int', 'che
            'MixerNorm', 'ParallelBlock', 'SerialBlock']
 
 # %% ../nbs/03_layers.ipynb #bc5e2002
-import math
-
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
@@ -167,7 +165,7 @@ class _MixerBlock(nn.Module):
         return x
 
 class ParallelBlock(_MixerBlock):
-    "The parallel mixer block (eq. 1): one Euler step of the three-layer mixer memory, `n_iter` times."
+    "The parallel mixer block: one Euler step of the three-layer mixer memory, `n_iter` times."
     def __init__(self, num_tokens, dim, tokens_hidden, channels_hidden, weights='untied', norm='joint', n_iter=1,
                  drop_path=0., mlp_bias=False, eps=1e-6):
         super().__init__(num_tokens, dim, tokens_hidden, channels_hidden, weights, norm, n_iter, drop_path, mlp_bias, eps)
@@ -179,7 +177,7 @@ class ParallelBlock(_MixerBlock):
         return self.token_mixer(g) + self.channel_mixer(g)
 
     def step(self, x):
-        "One step of eq. 1."
+        "One step of the parallel block: both branches read the same LayerNorm."
         g = self.norm(x)
         return x + self.drop_path(self.token_mixer(g)) + self.drop_path(self.channel_mixer(g))
 
@@ -195,13 +193,13 @@ class ParallelBlock(_MixerBlock):
         return self.norm.legendre(x) + self.token_mixer.energy(g) + self.channel_mixer.energy(g)
 
 class SerialBlock(_MixerBlock):
-    "The vanilla (serial) MLP-Mixer block (eq. 2), `n_iter` times."
+    "The vanilla (serial) MLP-Mixer block, `n_iter` times."
     def __init__(self, num_tokens, dim, tokens_hidden, channels_hidden, weights='untied', norm='joint', n_iter=1,
                  drop_path=0., mlp_bias=False, eps=1e-6):
         super().__init__(num_tokens, dim, tokens_hidden, channels_hidden, weights, norm, n_iter, drop_path, mlp_bias, eps)
         self.norm1, self.norm2 = MixerNorm(num_tokens, dim, norm, eps), MixerNorm(num_tokens, dim, norm, eps)
 
     def step(self, x):
-        "One step of eq. 2."
+        "One step of the serial block: token mixing, then channel mixing."
         x = x + self.drop_path(self.token_mixer(self.norm1(x)))
         return x + self.drop_path(self.channel_mixer(self.norm2(x)))

@@ -11,7 +11,6 @@ import importlib.util
 import math
 
 import torch
-import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import nn
 
