@@ -30,7 +30,7 @@ min_python = cfg['min_python']
 setuptools.setup(
     name=cfg['lib_name'],
     license=lic,
-    classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
+    classifiers=['Development Status :: ' + statuses[int(cfg['status']) - 1],   # status = 3 is '3 - Alpha'
                  'Intended Audience :: ' + cfg['audience'].title(),
                  'Natural Language :: ' + cfg['language'].title(),
                  'Topic :: Scientific/Engineering :: Artificial Intelligence']

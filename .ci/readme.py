@@ -3,7 +3,7 @@
 Usage: python .ci/readme.py          # write README.md
        python .ci/readme.py --check  # exit 1 if README.md is out of date
 Markdown cells are copied, code cells become ```python blocks followed by their text outputs; cells marked
-`#| hide` are left out, as nbdev does.
+`#| hide` are left out, as nbdev does; cells marked `#| echo: false` show their outputs without their code, as Quarto does.
 """
 import json, re, sys
 from pathlib import Path
@@ -24,7 +24,7 @@ def render(nb_path):
             continue
         if c['cell_type'] != 'code' or any(d.split()[0] in ('hide', 'default_exp') for d in _directives(src) if d): continue
         code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
-        if code: parts.append(f'```python\n{code}\n```')
+        if code and 'echo: false' not in _directives(src): parts.append(f'```python\n{code}\n```')
         for o in c.get('outputs', []):
             text = ''.join(o.get('text', '')) if o.get('output_type') == 'stream' else ''.join(o.get('data', {}).get('text/plain', ''))
             if text.strip(): parts.append('    ' + text.rstrip().replace('\n', '\n    '))

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIR', 'FASHION_CLASSES', 'AUGMENTS', 'DATASETS', 'DataError', 'read_idx', 'load_cifar_batch',
-           'load_digits_tensors', 'load_idx_folder', 'load_cifar_folder', 'TensorBatchDL', 'BatchResize', 'batch_tfms',
-           'get_dls']
+           'load_digits_tensors', 'load_idx_folder', 'load_cifar_folder', 'ImageTensors', 'TensorBatchDL',
+           'MixerDataLoaders', 'BatchResize', 'batch_tfms', 'get_dls']
 
 # %% ../nbs/05_data.ipynb #f1a98401
 import gzip
@@ -20,14 +20,14 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 with warnings.catch_warnings():   # importing fastai calls torch.jit.script, which recent torch deprecates: not ours to fix
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
-    from fastai.data.transforms import Normalize
-    from fastai.torch_core import TensorImage, TensorCategory
+    from fastai.data.core import DataLoaders, TfmdDL
+    from fastai.data.transforms import Category, CategoryMap, Normalize
+    from fastai.torch_core import TensorImage, TensorImageBW, TensorCategory
     from fastai.vision.augment import aug_transforms, RandomErasing, RandomResizedCropGPU
-from fasttransform import Pipeline, Transform
+from fasttransform import Transform
 
 from .layers import check_choice, check_positive_int
 
@@ -148,32 +148,137 @@ def load_cifar_folder(path, name='cifar10'):
     return xt, yt, xv, yv, classes
 
 # %% ../nbs/05_data.ipynb #f07fad8e
-class TensorBatchDL(DataLoader):
-    "A fastai `DataLoader` over in-memory image and label tensors that indexes whole batches at once."
-    def __init__(self, x:torch.Tensor, y:torch.Tensor, bs:int=64, shuffle:bool=False, drop_last:bool=False,
-                 seed:int|None=None, **kwargs):
-        if len(x) != len(y): raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y)}")
-        self.x, self.y = x, y
-        if isinstance(kwargs.get('after_batch'), (list, tuple)): kwargs['after_batch'] = Pipeline(kwargs['after_batch'])
-        super().__init__(dataset=x, bs=bs, shuffle=shuffle, drop_last=drop_last, **kwargs)
-        if seed is not None: self.rng = random.Random(seed)
+def _image_tensor(item, chans:int, size:tuple, where:str) -> torch.Tensor:
+    "One raw image as a `(chans, *size)` tensor: uint8, or float in [0, 1]."
+    if isinstance(item, (str, Path)):
+        if not Path(item).is_file(): raise FileNotFoundError(f"{where}: no image file {str(item)!r}")
+        try:
+            with Image.open(item) as im: im.load(); item = im.copy()
+        except Exception as e: raise DataError(f"{where}: cannot read image file {str(item)!r} ({type(e).__name__}: {e})") from None
+    if isinstance(item, Image.Image):
+        im = item.convert('L' if chans == 1 else 'RGB')
+        if im.size != (size[1], size[0]):    # area averaging when shrinking, bilinear when enlarging
+            im = im.resize((size[1], size[0]), Image.BOX if im.size[0] > size[1] else Image.BILINEAR)
+        return torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).reshape(size[0], size[1], chans).permute(2, 0, 1).contiguous()
+    if isinstance(item, np.ndarray): item = torch.from_numpy(np.ascontiguousarray(item))
+    if not isinstance(item, torch.Tensor):
+        raise TypeError(f"{where}: an image must be a file path, a PIL image, a numpy array or a tensor; got {type(item).__name__}")
+    t = item.detach().cpu()
+    if t.ndim == 2: t = t[None]
+    elif t.ndim == 3 and t.shape[0] not in (1, 3) and t.shape[-1] in (1, 3): t = t.permute(2, 0, 1)   # H x W x C
+    if t.ndim != 3 or t.shape[0] not in (1, 3):
+        raise ValueError(f"{where}: an image tensor must be H×W, 1×H×W, 3×H×W or H×W×C; got shape {tuple(item.shape)}")
+    if t.dtype != torch.uint8:
+        if not t.is_floating_point(): raise TypeError(f"{where}: image tensors must be uint8 (0-255) or float (0-1); got {t.dtype}")
+        if t.numel() and not (0 <= t.min() and t.max() <= 1):
+            raise ValueError(f"{where}: float images must hold raw values in [0, 1]; got values in [{t.min():.3g}, {t.max():.3g}]")
+        t = t.float()
+    if t.shape[0] != chans:                  # grey <-> colour, in [0, 1] floats
+        t = t.float() / (255. if t.dtype == torch.uint8 else 1.)
+        t = t.mean(0, keepdim=True) if chans == 1 else t.expand(3, -1, -1)
+    if tuple(t.shape[1:]) != tuple(size):
+        f = t.float()[None] / (255. if t.dtype == torch.uint8 else 1.)
+        t = F.interpolate(f, size=tuple(size), mode='bilinear', align_corners=False, antialias=f.shape[-1] > size[1])[0].clamp(0, 1)
+    return t
+
+class ImageTensors:
+    "In-memory images `(n, c, h, w)` (uint8, or float in [0, 1]), optional int labels, and the class names."
+    def __init__(self, x:torch.Tensor, y:torch.Tensor|None=None, vocab:list|None=None, img_size:int|None=None, name:str=''):
+        if not isinstance(x, torch.Tensor) or x.ndim != 4: raise ValueError(f"x must be an image tensor (n, c, h, w); got {getattr(x, 'shape', type(x).__name__)}")
+        if y is not None and (not isinstance(y, torch.Tensor) or y.ndim != 1 or len(y) != len(x)):
+            raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y) if hasattr(y, '__len__') else y!r}")
+        self.x, self.y, self.name = x, y, name
+        self.vocab = vocab if isinstance(vocab, CategoryMap) else CategoryMap(list(vocab or []), sort=False)   # what fastai's tools expect
+        self.img_size = img_size or x.shape[-1]
+
+    def __len__(self): return len(self.x)
+    def __iter__(self): return (self[i] for i in range(len(self)))
+    @property
+    def labelled(self) -> bool: return self.y is not None
+    @property
+    def items(self): return self
+    def _image(self, x):
+        x = x.float().div_(255.) if x.dtype == torch.uint8 else x.float()
+        return (TensorImageBW if x.shape[-3] == 1 else TensorImage)(x)
+    def batch(self, idx:torch.Tensor) -> tuple:
+        "The images (and labels) at `idx`, typed for fastai's transforms."
+        x = self._image(self.x[idx])
+        return (x, TensorCategory(self.y[idx])) if self.labelled else (x,)
+    def __getitem__(self, i): return self.batch(torch.as_tensor(i))
+
+    def decode(self, o, full:bool=True) -> tuple:
+        "A sample with its label decoded to the class name (what fastai shows)."
+        x, *y = o
+        return (x, *[Category(self.vocab[int(t)]) if self.vocab else t for t in y])
+
+    def new_empty(self): return ImageTensors(self.x[:0], None if self.y is None else self.y[:0], self.vocab, self.img_size, self.name)
+
+    def from_items(self, items) -> 'ImageTensors':
+        "Raw images (paths, PIL images, arrays, tensors) or `(image, label)` pairs, at this dataset's channels and size."
+        items = list(items)
+        if not items: raise ValueError("items is empty: give at least one image")
+        labelled = all(isinstance(o, tuple) and len(o) == 2 for o in items)
+        chans, size = self.x.shape[1], tuple(self.x.shape[2:])
+        imgs = [_image_tensor(o[0] if labelled else o, chans, size, f"item {i}") for i, o in enumerate(items)]
+        x = torch.stack(imgs) if all(t.dtype == torch.uint8 for t in imgs) else torch.stack([t.float() / (255. if t.dtype == torch.uint8 else 1.) for t in imgs])
+        y = None
+        if labelled:
+            labels = [int(o[1]) if not isinstance(o[1], str) else self._label_index(o[1]) for o in items]
+            y = torch.tensor(labels, dtype=torch.int64)
+        return ImageTensors(x, y, self.vocab, self.img_size, self.name)
+
+    def _label_index(self, label):
+        if label not in self.vocab.o2i: raise ValueError(f"label {label!r} is not a class of this dataset; classes: {list(self.vocab)}")
+        return self.vocab.o2i[label]
+
+    def __repr__(self):
+        return f"ImageTensors({len(self)} images {tuple(self.x.shape[1:])} {self.x.dtype}, {len(self.vocab)} classes{'' if self.labelled else ', unlabelled'})"
+
+# %% ../nbs/05_data.ipynb #f5c0e003
+class TensorBatchDL(TfmdDL):
+    "A fastai `TfmdDL` over an `ImageTensors` that indexes whole batches at once."
+    def __init__(self, dataset:ImageTensors, bs:int=64, shuffle:bool=False, drop_last:bool=False, seed:int|None=None, **kwargs):
+        if not isinstance(dataset, ImageTensors): raise TypeError(f"dataset must be an ImageTensors; got {type(dataset).__name__}")
+        for k in ('num_workers', 'process'): kwargs.pop(k, None)   # batches are built in the main process
+        super().__init__(dataset, bs=bs, shuffle=shuffle, drop_last=drop_last, num_workers=0, **kwargs)
+        img = TensorImageBW if dataset.x.shape[1] == 1 else TensorImage
+        self._n_inp, self._types = 1, {tuple: [img, TensorCategory] if dataset.labelled else [img]}
+        self.seed = seed
+        if seed is not None: self.set_epoch(0)
+
+    def set_epoch(self, epoch:int):
+        "Shuffle as epoch `epoch` of this seed does, whatever came before (so a resumed run sees the same order)."
+        if self.seed is not None: self.rng = random.Random(self.seed * 1_000_003 + epoch)
 
     def create_item(self, s): return s
     def retain(self, res, b): return res
-    def create_batch(self, b):
-        idx = torch.as_tensor(b)
-        x = self.x[idx]
-        x = x.float().div_(255.) if x.dtype == torch.uint8 else x.float()
-        return TensorImage(x), TensorCategory(self.y[idx])
+    def create_batch(self, b): return self.dataset.batch(torch.as_tensor(b))
 
-    def __iter__(self):
-        "Batches as plain tensors: fastai's tensor subclasses (kept for the transforms) are stripped at the end."
-        for b in super().__iter__(): yield tuple(t.as_subclass(torch.Tensor) for t in b)
+    def new(self, dataset=None, cls=None, **kwargs):
+        "A copy over `dataset`, which may also be raw items (what `dls.test_dl(items)` passes)."
+        if dataset is not None and not isinstance(dataset, ImageTensors): dataset = self.dataset.from_items(dataset)
+        res = super().new(dataset, cls, **kwargs)
+        img = TensorImageBW if res.dataset.x.shape[1] == 1 else TensorImage
+        res._types = {tuple: [img, TensorCategory] if res.dataset.labelled else [img]}
+        return res
 
-    def new(self, x=None, y=None, **kwargs):
-        "A copy with other tensors or settings (fastai calls this for `test_dl`-style copies)."
-        kw = dict(bs=self.bs, shuffle=self.shuffle, drop_last=self.drop_last, after_batch=self.after_batch, device=self.device)
-        return type(self)(self.x if x is None else x, self.y if y is None else y, **{**kw, **kwargs})
+    @property
+    def vocab(self): return self.dataset.vocab
+    @property
+    def items(self): return self.dataset
+
+class MixerDataLoaders(DataLoaders):
+    "fastai `DataLoaders` whose class names, image size and channels come from the data (so they survive `learn.export`)."
+    @property
+    def vocab(self): return self.train.dataset.vocab
+    @property
+    def c(self): return len(self.vocab)
+    @property
+    def img_size(self): return self.train.dataset.img_size
+    @property
+    def in_chans(self): return self.train.dataset.x.shape[1]
+    @property
+    def name(self): return self.train.dataset.name
 
 class BatchResize(Transform):
     "Resize a batch of images to `size`×`size` (bilinear), in training and validation."
@@ -181,8 +286,8 @@ class BatchResize(Transform):
     def __init__(self, size:int): self.size = size
     def encodes(self, x:TensorImage):
         if x.shape[-1] == self.size and x.shape[-2] == self.size: return x
-        return TensorImage(F.interpolate(x.as_subclass(torch.Tensor), size=(self.size, self.size), mode='bilinear',
-                                         align_corners=False, antialias=x.shape[-1] > self.size))
+        return type(x)(F.interpolate(x.as_subclass(torch.Tensor), size=(self.size, self.size), mode='bilinear',
+                                     align_corners=False, antialias=x.shape[-1] > self.size))
 
 # %% ../nbs/05_data.ipynb #9e301db1
 AUGMENTS = ('none', 'light', 'paper')
@@ -225,7 +330,7 @@ def get_dls(name:str='digits', # one of `DATASETS`
             n_valid:int|None=None, # and of this many validation images
             device=None # where batches go; default: fastai's default device
            ) -> DataLoaders:
-    "fastai `DataLoaders` for `name`, with `c`, `vocab`, `img_size`, `in_chans` and `name` attributes."
+    "fastai `DataLoaders` for `name`, with `c`, `vocab`, `img_size`, `in_chans` and `name`."
     _check_args(name, bs, img_size, augment, seed)
     if name == 'imagefolder': return _imagefolder_dls(path, bs, img_size or 224, augment, seed, device)
     if name == 'digits': xt, yt, xv, yv, classes = load_digits_tensors()
@@ -239,13 +344,11 @@ def get_dls(name:str='digits', # one of `DATASETS`
     xv, yv = _subset(xv, yv, n_valid, seed + 1, 'n_valid')
     native, in_chans = xt.shape[-1], xt.shape[1]
     img_size = img_size or native
-    kw = dict(device=device)
-    train = TensorBatchDL(xt, yt, bs, shuffle=True, drop_last=len(xt) > bs, seed=seed,
-                          after_batch=batch_tfms(name, img_size, in_chans, augment, native), **kw)
-    valid = TensorBatchDL(xv, yv, bs, shuffle=False, after_batch=batch_tfms(name, img_size, in_chans, 'none', native), **kw)
-    dls = DataLoaders(train, valid, device=device)
-    dls.c, dls.vocab, dls.img_size, dls.in_chans, dls.name = len(classes), classes, img_size, in_chans, name
-    return dls
+    train = TensorBatchDL(ImageTensors(xt, yt, classes, img_size, name), bs, shuffle=True, drop_last=len(xt) > bs, seed=seed,
+                          after_batch=batch_tfms(name, img_size, in_chans, augment, native), device=device)
+    valid = TensorBatchDL(ImageTensors(xv, yv, classes, img_size, name), bs, shuffle=False,
+                          after_batch=batch_tfms(name, img_size, in_chans, 'none', native), device=device)
+    return MixerDataLoaders(train, valid, device=device)
 
 # %% ../nbs/05_data.ipynb #8edb4b6b
 def _imagefolder_dls(path, bs, img_size, augment, seed, device):
