@@ -128,7 +128,7 @@ def notebook_markdown(nb, out_names, doc_url):
         elif c['cell_type'] == 'code':
             parts.append(render_code_cell(c))
     md = '\n\n'.join(p for p in parts if p.strip())
-    md, n_labels = number_equations(md)
+    md, _ = number_equations(md)
     # links: notebook names -> their pages; the public doc site's absolute URLs -> relative ones
     md = re.sub(r'\(([\w-]+)\.ipynb(#[\w-]*)?\)', lambda m: f'({out_names.get(m.group(1), m.group(1) + ".html")}{m.group(2) or ""})', md)
     md = md.replace(doc_url, '')

@@ -284,7 +284,8 @@ def _cmd_train(a):
     r['label'] = _label(a.variant, lam, a.hidden_ratio)
     _write_json(out / 'metrics.json', r)
     print(f"{'' if a.quiet else chr(10)}{r['label']} on {a.dataset}: top-1 last {100*r['top1_last']:.2f}%, best {100*r['top1_best']:.2f}%, "
-          f"symmetry index {r['sym_index']:.3f}, {r['seconds']:.1f} s, {r['train_img_s']:.0f} training images/s")
+          f"symmetry index {r['sym_index']:.3f}, {r['seconds']:.1f} s"
+          + (f", {r['train_img_s']:.0f} training images/s" if r['train_img_s'] else " (no epoch left to train)"))
     print(f"wrote {out / 'model.pt'}, {out / 'config.json'}, {out / 'metrics.json'}")
     return r
 

@@ -195,8 +195,6 @@ class ImageTensors:
     def __iter__(self): return (self[i] for i in range(len(self)))
     @property
     def labelled(self) -> bool: return self.y is not None
-    @property
-    def items(self): return self
     def _image(self, x):
         x = x.float().div_(255.) if x.dtype == torch.uint8 else x.float()
         return (TensorImageBW if x.shape[-3] == 1 else TensorImage)(x)
@@ -241,14 +239,18 @@ class TensorBatchDL(TfmdDL):
         if not isinstance(dataset, ImageTensors): raise TypeError(f"dataset must be an ImageTensors; got {type(dataset).__name__}")
         for k in ('num_workers', 'process'): kwargs.pop(k, None)   # batches are built in the main process
         super().__init__(dataset, bs=bs, shuffle=shuffle, drop_last=drop_last, num_workers=0, **kwargs)
-        img = TensorImageBW if dataset.x.shape[1] == 1 else TensorImage
-        self._n_inp, self._types = 1, {tuple: [img, TensorCategory] if dataset.labelled else [img]}
+        self._set_types()
         self.seed = seed
         if seed is not None: self.set_epoch(0)
 
     def set_epoch(self, epoch:int):
         "Shuffle as epoch `epoch` of this seed does, whatever came before (so a resumed run sees the same order)."
         if self.seed is not None: self.rng = random.Random(self.seed * 1_000_003 + epoch)
+
+    def _set_types(self):
+        "The batch types fastai's decoding restores (it would otherwise find them by building a batch from item `None`)."
+        img = TensorImageBW if self.dataset.x.shape[1] == 1 else TensorImage
+        self._n_inp, self._types = 1, {tuple: [img, TensorCategory] if self.dataset.labelled else [img]}
 
     def create_item(self, s): return s
     def retain(self, res, b): return res
@@ -258,8 +260,7 @@ class TensorBatchDL(TfmdDL):
         "A copy over `dataset`, which may also be raw items (what `dls.test_dl(items)` passes)."
         if dataset is not None and not isinstance(dataset, ImageTensors): dataset = self.dataset.from_items(dataset)
         res = super().new(dataset, cls, **kwargs)
-        img = TensorImageBW if res.dataset.x.shape[1] == 1 else TensorImage
-        res._types = {tuple: [img, TensorCategory] if res.dataset.labelled else [img]}
+        res._set_types()
         return res
 
     @property
