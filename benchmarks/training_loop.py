@@ -58,7 +58,7 @@ def main(argv=None):
     p.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'training_loop.json'))
     a = p.parse_args(argv)
     dls = get_dls(a.dataset, bs=a.bs, n_train=a.bs, n_valid=a.bs)
-    xb, yb = dls.one_batch()
+    xb, yb = (t.as_subclass(torch.Tensor) for t in dls.one_batch())   # plain tensors, as the learner hands the model
     rows = []
     for variant in a.variants.split(','):
         fa, bare = [], []
