@@ -224,14 +224,13 @@ def predict_images(model:nn.Module, # from `mixer_learner` or `load_mixer` (it c
                                 "saved by save_mixer after training with mixer_learner")
     one = not isinstance(images, (list, tuple))
     items = [images] if one else list(images)
-    x = ImageTensors(torch.zeros(0, m.in_chans, *m.img_size, dtype=torch.uint8), vocab=dc['classes']).from_items(items).x
+    ds = ImageTensors(torch.zeros(0, m.in_chans, *m.img_size, dtype=torch.uint8), vocab=dc['classes']).from_items(items)
+    x = ds.batch(torch.arange(len(ds)))[0].as_subclass(torch.Tensor)          # floats in [0, 1], as the loaders make them
     p = next(m.parameters())
-    mean, std = (torch.tensor(v, device=p.device).view(1, -1, 1, 1) for v in (dc['mean'], dc['std']))
+    mean, std = (torch.tensor(v, device=p.device, dtype=p.dtype).view(1, -1, 1, 1) for v in (dc['mean'], dc['std']))
     was_training = m.training
     m.eval()
-    try:
-        probs = torch.cat([torch.softmax(m(((xb.to(p.device).float() / (255. if xb.dtype == torch.uint8 else 1.)) - mean) / std
-                                           ).float(), -1) for xb in x.split(bs)]).cpu()
+    try: probs = torch.cat([torch.softmax(m((xb.to(p.device, p.dtype) - mean) / std).float(), -1) for xb in x.split(bs)]).cpu()
     finally: m.train(was_training)
     labels = [dc['classes'][i] for i in probs.argmax(-1).tolist()]
     return (labels[0], probs[0]) if one else (labels, probs)
