@@ -35,6 +35,11 @@ def settings():
     return cfg['DEFAULT']
 
 
+def notebooks():
+    "The notebooks that must each have a page."
+    return sorted(p.name for p in nbs.glob('*.ipynb') if not p.name.startswith('_'))
+
+
 def page_order():
     "The notebooks in the order of nbs/sidebar.yml (the sidebar Quarto uses too)."
     side = yaml.safe_load((nbs / 'sidebar.yml').read_text())
@@ -154,8 +159,7 @@ def build():
     if r.returncode or noise: die('nbdev processing failed or warned:\n' + '\n'.join(noise[-40:]))
     print(f'nbdev processors: {time.time() - t0:.1f} s')
     order = page_order()
-    on_disk = sorted(p.name for p in nbs.glob('*.ipynb') if not p.name.startswith('_'))
-    missing = sorted(set(on_disk) - set(order))
+    missing = sorted(set(notebooks()) - set(order))
     if missing: die(f'notebooks missing from nbs/sidebar.yml (they would have no page in the sidebar): {missing}')
     nbooks = {name: json.loads((proc / name).read_text()) for name in order}
     fms = {}
@@ -233,10 +237,8 @@ def check(shots=True):
     if shutil.which(CHROMIUM) is None: die('chromium not found: apt-get install chromium')
     if not (site / 'pages.json').exists(): die('no built site: run `bash .ci/site` first')
     manifest = json.loads((site / 'pages.json').read_text())
-    order = page_order()
-    on_disk = sorted(p.name for p in nbs.glob('*.ipynb') if not p.name.startswith('_'))
     problems = []
-    for nbname in on_disk:
+    for nbname in notebooks():
         if nbname not in manifest.values(): problems.append(f'{nbname}: no page in _site/')
     ids = {p: set(re.findall(r'\bid="([^"]+)"', (site / p).read_text())) for p in manifest}
     (site / '_shots').mkdir(exist_ok=True)

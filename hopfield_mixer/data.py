@@ -148,6 +148,10 @@ def load_cifar_folder(path, name='cifar10'):
     return xt, yt, xv, yv, classes
 
 # %% ../nbs/05_data.ipynb #f07fad8e
+def _unit_float(t:torch.Tensor) -> torch.Tensor:
+    "Images as floats in [0, 1]: uint8 divided by 255, floats as they are."
+    return t.float().div_(255.) if t.dtype == torch.uint8 else t.float()
+
 def _image_tensor(item, chans:int, size:tuple, where:str) -> torch.Tensor:
     "One raw image as a `(chans, *size)` tensor: uint8, or float in [0, 1]."
     if isinstance(item, (str, Path)):
@@ -174,10 +178,10 @@ def _image_tensor(item, chans:int, size:tuple, where:str) -> torch.Tensor:
             raise ValueError(f"{where}: float images must hold raw values in [0, 1]; got values in [{t.min():.3g}, {t.max():.3g}]")
         t = t.float()
     if t.shape[0] != chans:                  # grey <-> colour, in [0, 1] floats
-        t = t.float() / (255. if t.dtype == torch.uint8 else 1.)
+        t = _unit_float(t)
         t = t.mean(0, keepdim=True) if chans == 1 else t.expand(3, -1, -1)
     if tuple(t.shape[1:]) != tuple(size):
-        f = t.float()[None] / (255. if t.dtype == torch.uint8 else 1.)
+        f = _unit_float(t)[None]
         t = F.interpolate(f, size=tuple(size), mode='bilinear', align_corners=False, antialias=f.shape[-1] > size[1])[0].clamp(0, 1)
     return t
 
@@ -196,7 +200,7 @@ class ImageTensors:
     @property
     def labelled(self) -> bool: return self.y is not None
     def _image(self, x):
-        x = x.float().div_(255.) if x.dtype == torch.uint8 else x.float()
+        x = _unit_float(x)
         return (TensorImageBW if x.shape[-3] == 1 else TensorImage)(x)
     def batch(self, idx:torch.Tensor) -> tuple:
         "The images (and labels) at `idx`, typed for fastai's transforms."
@@ -218,7 +222,7 @@ class ImageTensors:
         labelled = all(isinstance(o, tuple) and len(o) == 2 for o in items)
         chans, size = self.x.shape[1], tuple(self.x.shape[2:])
         imgs = [_image_tensor(o[0] if labelled else o, chans, size, f"item {i}") for i, o in enumerate(items)]
-        x = torch.stack(imgs) if all(t.dtype == torch.uint8 for t in imgs) else torch.stack([t.float() / (255. if t.dtype == torch.uint8 else 1.) for t in imgs])
+        x = torch.stack(imgs) if all(t.dtype == torch.uint8 for t in imgs) else torch.stack([_unit_float(t) for t in imgs])
         y = None
         if labelled:
             labels = [int(o[1]) if not isinstance(o[1], str) else self._label_index(o[1]) for o in items]
