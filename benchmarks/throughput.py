@@ -16,7 +16,6 @@ Measures, and writes to --out as JSON:
 Every number is the median of >= 5 timed runs; compared pairs are timed interleaved (A, B, A, B, ...).
 """
 import argparse, json, platform, statistics, sys, time
-from functools import partial
 from pathlib import Path
 
 import torch

@@ -17,7 +17,7 @@ import torch
 from .data import AUGMENTS, DATASETS
 from .energy import mixer_flow, xavier_weights
 from .experiments import (LAMS, REPRODUCE, RunConfig, RunFolderError, _write_json, ablation_tests, claim_tests,
-                                        format_table, reproduction_configs, reproduction_energy, run_grid, run_one, run_state,
+                                        format_table, plot_energy, plot_lambda, plot_sym_trace, reproduction_configs, reproduction_energy, run_grid, run_one, run_state,
                                         summarize)
 from .ham import is_nonincreasing
 from .layers import NORMS
@@ -131,6 +131,7 @@ def _verdicts(claims, ablation) -> str:
     return '\n'.join(lines)
 
 def _cmd_reproduce(a):
+    if a.hidden_ratio != 1: raise CliError("hopfield-mixer reproduce: --hidden-ratio is fixed by the grid (1, and 2 for SymMixer ×2); leave it out")
     over = {k: getattr(a, k) for k in _FIELDS if k != 'hidden_ratio'}
     cfgs = reproduction_configs(tuple(a.seeds), ablation=not a.no_ablation, lams=tuple(a.lams), **over)
     runs = _grid(a, cfgs, _title(a, 'reproduction'))
@@ -138,9 +139,12 @@ def _cmd_reproduce(a):
     out = Path(a.out)
     _write_json(out / 'claims.json', dict(claims=claims, ablation=ablation, runs=len(runs),
                                           total_seconds=sum(r['seconds'] for r in runs)))
-    _write_json(out / 'energy.json', reproduction_energy(out, runs))
+    energy = reproduction_energy(out, runs)
+    _write_json(out / 'energy.json', energy)
+    plot_lambda(runs, out / 'accuracy_vs_lambda.png', _title(a, 'reproduction'))
+    plot_sym_trace(runs, out / 'sym_trace.png'); plot_energy(energy, out / 'energy.png')
     print('\n' + _verdicts(claims, ablation))
-    print(f"wrote {out / 'claims.json'}, {out / 'energy.json'}")
+    print(f"wrote {out / 'claims.json'}, {out / 'energy.json'}, {out / 'accuracy_vs_lambda.png'}, {out / 'sym_trace.png'}, {out / 'energy.png'}")
     return claims
 
 def _cmd_train(a):
@@ -168,13 +172,14 @@ def _cmd_train(a):
     return r
 
 # %% ../nbs/08_cli.ipynb #9344d841
-def _common(p, out_default, epochs=5):
+def _common(p, out_default, epochs=5, dataset='digits', n_train=None, bs=64):
+    "The data, model and training options every training command has, with this command's defaults."
     g = p.add_argument_group('data')
-    g.add_argument('--dataset', choices=DATASETS, default='digits', help='default: digits (inside scikit-learn)')
+    g.add_argument('--dataset', choices=DATASETS, default=dataset, help=f"default: {dataset}" + (' (inside scikit-learn)' if dataset == 'digits' else ''))
     g.add_argument('--data-path', default=None, help='folder with the dataset files (default per dataset)')
     g.add_argument('--img-size', type=_positive_int, default=None, help='resize images to this side (default: native)')
     g.add_argument('--augment', choices=AUGMENTS, default='none')
-    g.add_argument('--n-train', type=_positive_int, default=None, help='use a random subset of this many training images')
+    g.add_argument('--n-train', type=_positive_int, default=n_train, help='use a random subset of this many training images' + (f' (default {n_train})' if n_train else ''))
     g.add_argument('--n-valid', type=_positive_int, default=None, help='... and of this many validation images')
     g = p.add_argument_group('model')
     g.add_argument('--size', choices=tuple(SIZES), default='t')
@@ -184,7 +189,7 @@ def _common(p, out_default, epochs=5):
     g.add_argument('--norm', choices=NORMS, default='joint')
     g = p.add_argument_group('training')
     g.add_argument('--epochs', type=_positive_int, default=epochs, help=f'default {epochs}')
-    g.add_argument('--bs', type=_positive_int, default=64)
+    g.add_argument('--bs', type=_positive_int, default=bs, help=f'default {bs}')
     g.add_argument('--lr', type=_positive_float, default=None, help="default: the recipe's")
     g.add_argument('--recipe', choices=RECIPES, default='quick')
     g.add_argument('--precision', choices=PRECISIONS, default='fp32')
@@ -230,8 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--seeds', type=_list_of(_nonneg_int, 'seeds'), default=[0], help='comma-separated (default 0)')
     s.set_defaults(func=_cmd_sweep)
     r = sub.add_parser('reproduce', help="the paper's claims: the reproduction grid, its statistics and verdicts")
-    _common(r, 'hopfield-mixer-reproduce', epochs=REPRODUCE['epochs'])
-    r.set_defaults(**{k: v for k, v in REPRODUCE.items()})
+    _common(r, 'hopfield-mixer-reproduce', **{k: REPRODUCE[k] for k in ('epochs', 'dataset', 'n_train', 'bs')})
+    r.set_defaults(**REPRODUCE)
     r.add_argument('--seeds', type=_list_of(_nonneg_int, 'seeds'), default=[0, 1, 2], help='comma-separated (default 0,1,2)')
     r.add_argument('--lams', type=_list_of(_nonneg_float, 'numbers'), default=list(LAMS), help='AsymMixer λ values (default 0,1e-4,1e-3,1e-2,1e-1,1)')
     r.add_argument('--no-ablation', action='store_true', help='leave out the AsymMixer λ=0 ablation runs')

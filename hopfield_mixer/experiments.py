@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['TILDE_INITS', 'LAMS', 'REPRODUCE', 'RunConfig', 'config_hash', 'RunFolderError', 'TrainTimer', 'SymTrace',
-           'read_jsonl', 'check_run_folder', 'run_state', 'run_one', 'summarize', 'format_table', 'run_row',
-           'plot_results', 'write_grid', 'run_grid', 'reproduction_configs', 'welch', 'claim_tests', 'ablation_tests',
-           'energy_descent', 'reproduction_energy']
+           'read_jsonl', 'check_run_folder', 'run_state', 'init_tilde', 'run_one', 'summarize', 'format_table',
+           'run_row', 'plot_results', 'write_grid', 'run_grid', 'reproduction_configs', 'welch', 'claim_tests',
+           'ablation_tests', 'energy_descent', 'reproduction_energy', 'plot_lambda', 'plot_sym_trace', 'plot_energy',
+           'markdown_table']
 
 # %% ../nbs/07_experiments.ipynb #5c44e42e
 import csv
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from .data import AUGMENTS, DATASETS, get_dls
 from .layers import NORMS, MixerMlp, check_choice
@@ -32,7 +32,7 @@ from fastai.callback.core import Callback   # after hopfield_mixer.data, which i
 from fastai.torch_core import set_seed      # torch.jit.script deprecation warning silenced
 
 # %% ../nbs/07_experiments.ipynb #a0324c40
-TILDE_INITS = ('xavier', 'zeros')
+TILDE_INITS = ('xavier', 'zeros', 'untied')
 
 def _device(name:str) -> str:
     "'auto' → cuda when there is one, else cpu; refuses cuda without a CUDA device."
@@ -67,7 +67,7 @@ class RunConfig:
     recipe:str='quick'           # 'quick' or 'paper'
     precision:str='fp32'         # 'fp32', 'bf16' or 'fp16'
     device:str='auto'            # 'cpu', 'cuda', 'cuda:N' or 'auto'
-    tilde_init:str='xavier'      # AsymMixer's W̃ at init: 'xavier' (the authors') or 'zeros'
+    tilde_init:str='xavier'      # AsymMixer's W̃ at init: 'xavier' (the authors'), 'zeros' or 'untied' (V₀ = ParaMixer's)
     decay_tilde:bool=True        # weight decay on W̃ too (the authors')
     penalty:str='sum'            # the penalty's reduction: 'sum' (the paper's) or 'mean'
 
@@ -111,6 +111,7 @@ class RunConfig:
         if self.variant == 'asym': s += f" λ={self.lam:g}"
         if self.hidden_ratio != 1: s += f" ×{self.hidden_ratio:g}"
         if self.tilde_init == 'zeros': s += ", W̃₀=0"
+        if self.tilde_init == 'untied': s += ", V₀ untied"
         if not self.decay_tilde: s += ", no wd on W̃"
         if self.penalty == 'mean': s += ", mean penalty"
         return s
@@ -119,7 +120,7 @@ class RunConfig:
     def folder_name(self) -> str:
         "The run's folder under a grid's `runs/`."
         s = f"{self.variant}-lam{self.lam:g}-hr{self.hidden_ratio:g}-seed{self.seed}"
-        return s + ('-tilde0' if self.tilde_init == 'zeros' else '') + ('' if self.decay_tilde else '-nowd') + ('-mean' if self.penalty == 'mean' else '')
+        return s + {'xavier': '', 'zeros': '-tilde0', 'untied': '-untied'}[self.tilde_init] + ('' if self.decay_tilde else '-nowd') + ('-mean' if self.penalty == 'mean' else '')
 
 def config_hash(cfg) -> str:
     "A short hash of a run configuration (a `RunConfig` or its `key()`)."
@@ -186,9 +187,14 @@ def run_state(folder, cfg:RunConfig) -> str:
     if all((folder / 'checkpoints' / f).exists() for f in ('last.json', 'last.pth')): return 'interrupted'
     return 'new'
 
-def _zero_tilde(model):
+@torch.no_grad()
+def init_tilde(model, kind:str):
+    "Re-initialise every W̃: 'zeros' (V₀ = W₀ᵀ, SymMixer at init) or 'untied' (W̃₀ ← W̃₀ − W₀ᵀ, so V₀ is the drawn W̃₀: ParaMixer at init)."
+    check_choice('kind', kind, TILDE_INITS)
     for m in model.modules():
-        if isinstance(m, MixerMlp) and m.weight_tilde is not None: nn.init.zeros_(m.weight_tilde)
+        if isinstance(m, MixerMlp) and m.weight_tilde is not None:
+            if kind == 'zeros': m.weight_tilde.zero_()
+            elif kind == 'untied': m.weight_tilde.sub_(m.weight_in.T)
 
 def run_one(cfg:RunConfig, out, resume:bool=False, quiet:bool=False, keep_checkpoints:bool=False, compile:bool=False, cbs=None) -> dict:
     "Train `cfg` in folder `out` (from its last checkpoint if `resume`); write and return its result."
@@ -200,7 +206,7 @@ def run_one(cfg:RunConfig, out, resume:bool=False, quiet:bool=False, keep_checkp
     learn = mixer_learner(dls, cfg.variant, cfg.size, cfg.lam, cfg.recipe, cfg.precision, cfg.patch_size, cfg.lr, path=out,
                           compile=compile, cbs=[timer, SymTrace()] + list(cbs or []), penalty=cfg.penalty, decay_tilde=cfg.decay_tilde,
                           n_iter=cfg.n_iter, hidden_ratio=cfg.hidden_ratio, norm=cfg.norm)
-    if cfg.tilde_init == 'zeros': _zero_tilde(_unwrap(learn.model))
+    if cfg.tilde_init != 'xavier': init_tilde(_unwrap(learn.model), cfg.tilde_init)
     if resume: start = resume_epoch(learn)
     else:                                                    # a fresh run: no stale checkpoints, histories or result
         start = 0
@@ -339,17 +345,17 @@ LAMS = (0., 1e-4, 1e-3, 1e-2, 1e-1, 1.)
 REPRODUCE = dict(dataset='fashion_mnist', n_train=20_000, n_valid=None, size='t', epochs=2, bs=128, recipe='quick', precision='fp32')
 
 def reproduction_configs(seeds=(0, 1, 2), # the same seeds for every configuration
-                         ablation:bool=True, # add AsymMixer λ=0 with W̃₀=0, without weight decay on W̃, and both
+                         ablation:bool=True, # add AsymMixer λ=0 with W̃₀=0, without weight decay on W̃, both, and with V₀ untied
                          lams=LAMS, # AsymMixer's λ values
                          **settings # override `REPRODUCE`'s data and recipe settings (any `RunConfig` field)
                         ) -> list:
-    "The reproduction grid: vanilla, ParaMixer, SymMixer, SymMixer ×2, AsymMixer over `lams` (+ the ablation), each over `seeds`."
+    "The reproduction grid: vanilla, ParaMixer, SymMixer, SymMixer ×2, AsymMixer over `lams` (+ the λ=0 ablation), each over `seeds`."
     if not seeds: raise ValueError("seeds must name at least one seed; got seeds=()")
     base = RunConfig(**{**REPRODUCE, **settings})
     specs = [dict(variant='vanilla'), dict(variant='para'), dict(variant='sym'), dict(variant='sym', hidden_ratio=2.)]
     specs += [dict(variant='asym', lam=float(l)) for l in lams]
     if ablation: specs += [dict(variant='asym', tilde_init='zeros'), dict(variant='asym', decay_tilde=False),
-                           dict(variant='asym', tilde_init='zeros', decay_tilde=False)]
+                           dict(variant='asym', tilde_init='zeros', decay_tilde=False), dict(variant='asym', tilde_init='untied')]
     return [base.replace(seed=s, **spec) for spec in specs for s in seeds]
 
 # %% ../nbs/07_experiments.ipynb #c22c22ce
@@ -383,6 +389,8 @@ def claim_tests(runs:list, alpha:float=0.05) -> dict:
               small_vs_large=dict(welch(small, large, 'greater'), lam_small=pos[0], lam_large=pos[-1]),
               largest_vs_sym=welch(large, sym), smallest_vs_para=welch(small, para), zero_vs_para=welch(_acc(asym, lam=0.), para),
               mean_by_lam={f"{l:g}": statistics.fmean(_acc(asym, lam=l)) for l in lams})
+    s_m, p_m = statistics.fmean(sym), statistics.fmean(para)
+    c2['gap_recovered'] = {f"{l:g}": (statistics.fmean(_acc(asym, lam=l)) - s_m) / (p_m - s_m) if p_m != s_m else float('nan') for l in lams}
     c2['reproduced'] = c2['spearman_p'] < alpha and rho.statistic < 0 and c2['small_vs_large']['p'] < alpha
     c3 = {}
     for v in ('vanilla', 'para'):
@@ -398,7 +406,7 @@ def ablation_tests(runs:list) -> list:
     para = _acc(runs, variant='para')
     plain = _acc(runs, variant='asym', lam=0., **_PLAIN)
     out = []
-    for ti, dt in (('xavier', True), ('zeros', True), ('xavier', False), ('zeros', False)):
+    for ti, dt in [(ti, dt) for ti in TILDE_INITS for dt in (True, False)]:
         a = _acc(runs, variant='asym', lam=0., tilde_init=ti, decay_tilde=dt, penalty='sum')
         if len(a) < 2: continue
         out.append(dict(tilde_init=ti, decay_tilde=dt, mean=statistics.fmean(a), sd=statistics.stdev(a),
@@ -437,3 +445,88 @@ def reproduction_energy(out, runs:list, steps:int=8, n:int=256) -> dict:
         model = load_mixer(Path(out) / 'runs' / cfg.folder_name)
         res[r['label']] = dict(seed=seed, steps=steps, n=len(xb), energy=energy_descent(model, xb, steps).tolist())
     return res
+
+# %% ../nbs/07_experiments.ipynb #dddcd119
+_BANDS = (('vanilla', 1., 'tab:gray'), ('para', 1., 'tab:green'), ('sym', 1., 'tab:red'), ('sym', 2., 'tab:orange'))
+_NAMES = {'vanilla': 'vanilla', 'para': 'ParaMixer', 'sym': 'SymMixer', 'asym': 'AsymMixer'}
+
+def _ms(v): return statistics.fmean(v), (statistics.stdev(v) if len(v) > 1 else 0.)
+
+def plot_lambda(runs:list, path=None, title:str=''):
+    "Top-1 (last epoch) of AsymMixer against λ (log axis, λ=0 at the left), seeds as dots, mean ± sd; bands for the other variants; a star for the 'untied' ablation."
+    import matplotlib.pyplot as plt
+    asym = [r for r in runs if r['variant'] == 'asym' and all(r.get(k, v) == v for k, v in _PLAIN.items())]
+    lams = sorted({r['lam'] for r in asym}); pos = [l for l in lams if l > 0]
+    x0 = pos[0] / 10 if pos else 1e-5                       # where λ = 0 is drawn
+    xs = lambda l: l if l > 0 else x0
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    lo, hi = x0 / 2, (pos[-1] if pos else 1) * 2
+    for v, hr, color in _BANDS:
+        acc = [100 * a for a in _acc(runs, variant=v, hidden_ratio=hr)]
+        if not acc: continue
+        m, s = _ms(acc)
+        ax.axhspan(m - s, m + s, color=color, alpha=0.15, lw=0)
+        ax.axhline(m, color=color, lw=1.2, label=f"{_NAMES[v]}{' ×2' if hr != 1 else ''} {m:.2f} ± {s:.2f}")
+    for l in lams:
+        acc = [100 * a for a in _acc(asym, lam=l)]
+        ax.scatter([xs(l)] * len(acc), acc, s=12, color='tab:blue', alpha=0.45, zorder=3)
+    means = [_ms([100 * a for a in _acc(asym, lam=l)]) for l in lams]
+    ax.errorbar([xs(l) for l in lams], [m for m, _ in means], yerr=[s for _, s in means], color='tab:blue', marker='o',
+                capsize=3, lw=1.5, zorder=4, label='AsymMixer (mean ± sd)')
+    untied = [100 * r['top1_last'] for r in runs if r['variant'] == 'asym' and r['lam'] == 0 and r.get('tilde_init') == 'untied'
+              and r.get('decay_tilde', True) and r.get('penalty', 'sum') == 'sum']
+    if untied:                                              # the ablation that starts from ParaMixer's weights
+        m, s = _ms(untied)
+        ax.errorbar([x0], [m], yerr=[s], color='tab:purple', marker='*', ms=10, capsize=3, ls='none', zorder=5,
+                    label=f'AsymMixer λ=0, V₀ untied {m:.2f} ± {s:.2f}')
+    ax.set_xscale('log'); ax.set_xlim(lo, hi)
+    ax.set_xticks([x0] + pos); ax.set_xticklabels(['0'] + [f"{l:g}" for l in pos])
+    ax.axvline(x0 * 3, color='k', lw=0.6, ls=':')           # the break between λ = 0 and the log axis
+    ax.set_xlabel('λ (symmetry-breaking penalty; λ = 0 left of the dotted line)'); ax.set_ylabel('top-1, last epoch (%)')
+    ax.set_title(title, fontsize=9); ax.legend(fontsize=7, loc='lower left'); fig.tight_layout()
+    if path is not None: _save_fig(fig, path); plt.close(fig)
+    return fig
+
+def plot_sym_trace(runs:list, path=None, variants=('vanilla', 'para', 'asym')):
+    "Symmetry index of every block's token and channel MLP from init through each epoch, mean over seeds, one panel per variant (AsymMixer: λ=0)."
+    import matplotlib.pyplot as plt
+    picks = [(v, [r for r in runs if r['variant'] == v and r['lam'] == 0 and r['hidden_ratio'] == 1
+                  and all(r.get(k, x) == x for k, x in _PLAIN.items())]) for v in variants]
+    picks = [(v, rs) for v, rs in picks if rs]
+    fig, axs = plt.subplots(1, len(picks), figsize=(3.4 * len(picks), 3.2), squeeze=False)
+    for ax, (v, rs) in zip(axs[0], picks):
+        epochs = [t['epoch'] for t in rs[0]['sym_trace']]
+        idx = torch.tensor([[t['sym_index'] for t in r['sym_trace']] for r in rs]).mean(0)    # (epochs, blocks, 2)
+        colors = plt.cm.viridis(torch.linspace(0, 0.9, idx.shape[1]).tolist())
+        for b in range(idx.shape[1]):
+            ax.plot(epochs, idx[:, b, 0], color=colors[b], lw=1.3, label=f'block {b}' if v == picks[0][0] else None)
+            ax.plot(epochs, idx[:, b, 1], color=colors[b], lw=1.3, ls='--')
+        ax.axhline(0, color='k', lw=0.5)
+        ax.set_xticks(epochs); ax.set_xticklabels(['init' if e < 0 else str(e + 1) for e in epochs])
+        ax.set_title(f"{_NAMES[v]}{' λ=0' if v == 'asym' else ''} ({len(rs)} seeds)", fontsize=9); ax.set_xlabel('after epoch')
+    axs[0][0].set_ylabel('symmetry index cos(V, Uᵀ)\n(token —, channel --)'); axs[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    if path is not None: _save_fig(fig, path); plt.close(fig)
+    return fig
+
+def plot_energy(energy:dict, path=None):
+    "Energy of each block over repeated updates (`energy_descent`), relative to its start, one panel per model."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, len(energy), figsize=(3.4 * len(energy), 3.2), squeeze=False)
+    for ax, (label, e) in zip(axs[0], energy.items()):
+        E = torch.tensor(e['energy'])
+        colors = plt.cm.viridis(torch.linspace(0, 0.9, E.shape[0]).tolist())
+        for b in range(E.shape[0]): ax.plot(E[b] - E[b, 0], color=colors[b], marker='.', lw=1.2, label=f'block {b}')
+        ax.axhline(0, color='k', lw=0.5); ax.set_title(label, fontsize=9); ax.set_xlabel('update step')
+    axs[0][0].set_ylabel('E(step) − E(0), mean over images'); axs[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    if path is not None: _save_fig(fig, path); plt.close(fig)
+    return fig
+
+def markdown_table(rows:list) -> str:
+    "A grid's summary as a Markdown table (top-1 of the last epoch, mean ± sd over seeds)."
+    lines = ['| configuration | params | seeds | top-1 (%) | sym index | seconds / run |', '|---|---:|---:|---:|---:|---:|']
+    for r in rows:
+        sd = f" ± {100*r['top1_last_sd']:.2f}" if r['top1_last_sd'] == r['top1_last_sd'] else ''
+        lines.append(f"| {r['label']} | {r['params']:,} | {r['seeds']} | {100*r['top1_last_mean']:.2f}{sd} | {r['sym_index']:.3f} | {r['seconds']:.0f} |")
+    return '\n'.join(lines)

@@ -94,9 +94,10 @@ class PlainTensors(Callback):
         self.learn.xb = tuple(x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x for x in self.xb)
         self.learn.yb = tuple(y.as_subclass(torch.Tensor) if isinstance(y, torch.Tensor) else y for y in self.yb)
 
-def cpu_has_native_bf16() -> bool:
-    "Whether this CPU runs bf16 matmuls natively (AVX-512 BF16 or AMX), as PyTorch's CPU capability reports."
-    return torch.backends.cpu.get_cpu_capability() in ('AVX512_BF16', 'AMX', 'AVX512_AMX') or 'amx' in _cpu_flags()
+def cpu_has_native_bf16(flags:str|None=None) -> bool:
+    "Whether this CPU runs bf16 matmuls natively: `avx512_bf16` or `amx_bf16` among its flags (default: /proc/cpuinfo's), or PyTorch's capability says so."
+    have = set((_cpu_flags() if flags is None else flags).split())
+    return bool(have & {'avx512_bf16', 'amx_bf16'}) or (flags is None and torch.backends.cpu.get_cpu_capability() in ('AVX512_BF16', 'AMX', 'AVX512_AMX'))
 
 def _cpu_flags():
     try: return Path('/proc/cpuinfo').read_text().split('flags', 2)[1].split('\n')[0] if platform.system() == 'Linux' else ''
