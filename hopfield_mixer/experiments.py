@@ -72,10 +72,13 @@ class RunConfig:
     penalty:str='sum'            # the penalty's reduction: 'sum' (the paper's) or 'mean'
 
     def __post_init__(self):
-        check_choice('variant', self.variant, tuple(VARIANTS)); check_lam(self.lam)
+        check_choice('variant', self.variant, tuple(VARIANTS))
+        object.__setattr__(self, 'lam', check_lam(self.lam))            # lam=0 and lam=0. are one run (and one hash)
         if self.lam and self.variant != 'asym': raise ValueError(f"lam={self.lam} only applies to variant='asym' (got variant={self.variant!r})")
         if isinstance(self.hidden_ratio, bool) or not isinstance(self.hidden_ratio, (int, float)) or not 0 < self.hidden_ratio < math.inf:
             raise ValueError(f"hidden_ratio must be a positive number; got hidden_ratio={self.hidden_ratio!r}")
+        object.__setattr__(self, 'hidden_ratio', float(self.hidden_ratio))
+        if self.lr is not None and not isinstance(self.lr, bool) and isinstance(self.lr, int): object.__setattr__(self, 'lr', float(self.lr))
         _opt_int('seed', self.seed, 0)
         if self.seed is None: raise ValueError("seed must be an integer >= 0; got seed=None")
         check_choice('dataset', self.dataset, DATASETS); check_choice('augment', self.augment, AUGMENTS)
