@@ -376,6 +376,8 @@ def welch(a:list, b:list, alternative:str='two-sided') -> dict:
 
 _PLAIN = dict(tilde_init='xavier', decay_tilde=True, penalty='sum')
 
+def _plain(r): return all(r.get(k, v) == v for k, v in _PLAIN.items())   # the authors' AsymMixer (and every other variant)
+
 def claim_tests(runs:list, alpha:float=0.05) -> dict:
     "The paper's three claims as tests on a reproduction grid's runs; each with its numbers and a verdict."
     from scipy import stats
@@ -383,7 +385,7 @@ def claim_tests(runs:list, alpha:float=0.05) -> dict:
     sym2, van = _acc(runs, variant='sym', hidden_ratio=2.), _acc(runs, variant='vanilla')
     c1 = dict(sym_vs_para=welch(sym, para, 'less'), sym2_vs_para=welch(sym2, para, 'less'), vanilla_vs_para=welch(van, para))
     c1['reproduced'] = c1['sym_vs_para']['p'] < alpha and c1['sym2_vs_para']['p'] < alpha
-    asym = [r for r in runs if r['variant'] == 'asym' and all(r[k] == v for k, v in _PLAIN.items())]
+    asym = [r for r in runs if r['variant'] == 'asym' and _plain(r)]
     lams = sorted({r['lam'] for r in asym})
     pos = [l for l in lams if l > 0]
     rho = stats.spearmanr([r['lam'] for r in asym], [r['top1_last'] for r in asym], alternative='less')
@@ -438,7 +440,7 @@ def reproduction_energy(out, runs:list, steps:int=8, n:int=256) -> dict:
     "`energy_descent` of the first seed's SymMixer and AsymMixer (λ=0, 1e-3) of a grid in `out`, on `n` validation images."
     from hopfield_mixer.learner import load_mixer
     seed = min(r['seed'] for r in runs)
-    picks = [r for r in runs if r['seed'] == seed and r['hidden_ratio'] == 1 and all(r[k] == v for k, v in _PLAIN.items())
+    picks = [r for r in runs if r['seed'] == seed and r['hidden_ratio'] == 1 and _plain(r)
              and (r['variant'] == 'sym' or (r['variant'] == 'asym' and r['lam'] in (0., 1e-3)))]
     res = {}
     for r in picks:
@@ -458,7 +460,7 @@ def _ms(v): return statistics.fmean(v), (statistics.stdev(v) if len(v) > 1 else 
 def plot_lambda(runs:list, path=None, title:str=''):
     "Top-1 (last epoch) of AsymMixer against λ (log axis, λ=0 at the left), seeds as dots, mean ± sd; bands for the other variants; a star for the 'untied' ablation."
     import matplotlib.pyplot as plt
-    asym = [r for r in runs if r['variant'] == 'asym' and all(r.get(k, v) == v for k, v in _PLAIN.items())]
+    asym = [r for r in runs if r['variant'] == 'asym' and _plain(r)]
     lams = sorted({r['lam'] for r in asym}); pos = [l for l in lams if l > 0]
     x0 = pos[0] / 10 if pos else 1e-5                       # where λ = 0 is drawn
     xs = lambda l: l if l > 0 else x0
@@ -476,8 +478,7 @@ def plot_lambda(runs:list, path=None, title:str=''):
     means = [_ms([100 * a for a in _acc(asym, lam=l)]) for l in lams]
     ax.errorbar([xs(l) for l in lams], [m for m, _ in means], yerr=[s for _, s in means], color='tab:blue', marker='o',
                 capsize=3, lw=1.5, zorder=4, label='AsymMixer (mean ± sd)')
-    untied = [100 * r['top1_last'] for r in runs if r['variant'] == 'asym' and r['lam'] == 0 and r.get('tilde_init') == 'untied'
-              and r.get('decay_tilde', True) and r.get('penalty', 'sum') == 'sum']
+    untied = [100 * a for a in _acc(runs, variant='asym', lam=0., **dict(_PLAIN, tilde_init='untied'))]
     if untied:                                              # the ablation that starts from ParaMixer's weights
         m, s = _ms(untied)
         ax.errorbar([x0], [m], yerr=[s], color='tab:purple', marker='*', ms=10, capsize=3, ls='none', zorder=5,
@@ -493,8 +494,7 @@ def plot_lambda(runs:list, path=None, title:str=''):
 def plot_sym_trace(runs:list, path=None, variants=('vanilla', 'para', 'asym')):
     "Symmetry index of every block's token and channel MLP from init through each epoch, mean over seeds, one panel per variant (AsymMixer: λ=0)."
     import matplotlib.pyplot as plt
-    picks = [(v, [r for r in runs if r['variant'] == v and r['lam'] == 0 and r['hidden_ratio'] == 1
-                  and all(r.get(k, x) == x for k, x in _PLAIN.items())]) for v in variants]
+    picks = [(v, [r for r in runs if r['variant'] == v and r['lam'] == 0 and r['hidden_ratio'] == 1 and _plain(r)]) for v in variants]
     picks = [(v, rs) for v, rs in picks if rs]
     fig, axs = plt.subplots(1, len(picks), figsize=(3.4 * len(picks), 3.2), squeeze=False)
     for ax, (v, rs) in zip(axs[0], picks):
