@@ -7,6 +7,8 @@ __all__ = ['WEIGHT_SCHEMES', 'NORMS', 'check_choice', 'check_positive_int', 'che
            'MixerNorm', 'ParallelBlock', 'SerialBlock']
 
 # %% ../nbs/03_layers.ipynb #bc5e2002
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
@@ -35,7 +37,7 @@ def check_probability(name:str, value) -> float:
 
 # %% ../nbs/03_layers.ipynb #47205f98
 class DropPath(nn.Module):
-    "Drop a residual branch per sample with probability `p` in training (stochastic depth)."
+    "Drop a residual branch per sample with probability `p` in training (stochastic depth), for `(B, S, C)` tokens."
     def __init__(self, p:float=0.):
         super().__init__()
         self.p = check_probability('drop_path', p)
@@ -45,7 +47,7 @@ class DropPath(nn.Module):
     def forward(self, x):
         if self.p == 0. or not self.training: return x
         keep = 1 - self.p
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+        mask = torch.empty_like(x[:, :1, :1]).bernoulli_(keep)
         return x * mask / keep
 
 # %% ../nbs/03_layers.ipynb #bf75fd93
@@ -53,19 +55,25 @@ WEIGHT_SCHEMES = ('untied', 'tied', 'broken')
 
 class MixerMlp(nn.Module):
     "$V\\,\\mathrm{GELU}(U g)$ along the token or channel axis, with $V$ untied, tied ($W^\\top$) or broken ($W^\\top+\\tilde W$)."
+    __jit_unused_properties__ = ['in_weight', 'out_weight', 'symmetry_breaking']
     def __init__(self, features:int, # size of the axis it mixes: S for tokens, C for channels
                  hidden_features:int, # hidden units: D_s or D_c
                  weights:str='untied', # 'untied', 'tied' or 'broken'
                  bias:bool=False, # biases on both linear maps (off in the authors' models)
-                 axis:str='channel'): # 'channel' (last dim) or 'token' (second to last)
+                 axis:str='channel', # 'channel' (last dim) or 'token' (second to last)
+                 drop:float=0., # dropout after the GELU and after the output (the authors' `proj_drop_rate`)
+                 device=None, dtype=None): # where and in which dtype to create the parameters
         super().__init__()
         self.features, self.hidden_features = check_positive_int('features', features), check_positive_int('hidden_features', hidden_features)
         self.weights, self.axis = check_choice('weights', weights, WEIGHT_SCHEMES), check_choice('axis', axis, ('channel', 'token'))
-        self.weight_in = nn.Parameter(torch.empty(hidden_features, features))
-        self.weight_out = nn.Parameter(torch.empty(features, hidden_features)) if weights == 'untied' else None
-        self.weight_tilde = nn.Parameter(torch.empty(features, hidden_features)) if weights == 'broken' else None
-        self.bias_in = nn.Parameter(torch.empty(hidden_features)) if bias else None
-        self.bias_out = nn.Parameter(torch.empty(features)) if bias else None
+        dd = dict(device=device, dtype=dtype)
+        self.weight_in = nn.Parameter(torch.empty(hidden_features, features, **dd))
+        self.weight_out = nn.Parameter(torch.empty(features, hidden_features, **dd)) if weights == 'untied' else None
+        self.weight_tilde = nn.Parameter(torch.empty(features, hidden_features, **dd)) if weights == 'broken' else None
+        self.bias_in = nn.Parameter(torch.empty(hidden_features, **dd)) if bias else None
+        self.bias_out = nn.Parameter(torch.empty(features, **dd)) if bias else None
+        p = check_probability('drop', drop)
+        self.drop1, self.drop2 = nn.Dropout(p), nn.Dropout(p)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -78,6 +86,13 @@ class MixerMlp(nn.Module):
         return (f"{self.features} -> {self.hidden_features} -> {self.features}, weights={self.weights!r}, "
                 f"axis={self.axis!r}, bias={self.bias_in is not None}")
 
+    def _out_weight(self) -> torch.Tensor:
+        # written with `is not None` so that TorchScript compiles only the branch a scheme has
+        if self.weight_out is not None: return self.weight_out
+        w = self.weight_in.t()
+        if self.weight_tilde is not None: w = w + self.weight_tilde
+        return w
+
     @property
     def in_weight(self) -> torch.Tensor:
         "$U$ (untied) or $W$: `(hidden_features, features)`."
@@ -86,12 +101,10 @@ class MixerMlp(nn.Module):
     @property
     def out_weight(self) -> torch.Tensor:
         "The effective $V$: `weight_out`, $W^\\top$ or $W^\\top + \\tilde W$; `(features, hidden_features)`."
-        if self.weights == 'untied': return self.weight_out
-        if self.weights == 'tied': return self.weight_in.T
-        return self.weight_in.T + self.weight_tilde
+        return self._out_weight()
 
     @property
-    def symmetry_breaking(self):
+    def symmetry_breaking(self) -> Optional[torch.Tensor]:
         "$\\tilde W$ for `weights='broken'`, else `None`."
         return self.weight_tilde
 
@@ -100,7 +113,7 @@ class MixerMlp(nn.Module):
 def forward(self:MixerMlp, g:torch.Tensor) -> torch.Tensor:
     "The MLP along its axis: `(B, S, C) -> (B, S, C)`."
     t = g.transpose(-1, -2) if self.axis == 'token' else g
-    y = F.linear(F.gelu(F.linear(t, self.weight_in, self.bias_in)), self.out_weight, self.bias_out)
+    y = self.drop2(F.linear(self.drop1(F.gelu(F.linear(t, self.weight_in, self.bias_in))), self._out_weight(), self.bias_out))
     return y.transpose(-1, -2) if self.axis == 'token' else y
 
 @patch
@@ -116,15 +129,16 @@ NORMS = ('joint', 'token', 'energy')
 
 class MixerNorm(nn.Module):
     "LayerNorm of a `(B, S, C)` block input: jointly over S×C (`'joint'`, `'energy'`) or per token (`'token'`)."
-    def __init__(self, num_tokens:int, dim:int, kind:str='joint', eps:float=1e-6):
+    def __init__(self, num_tokens:int, dim:int, kind:str='joint', eps:float=1e-6, device=None, dtype=None):
         super().__init__()
         self.kind, self.eps = check_choice('norm', kind, NORMS), eps
-        self.normalized_shape = (check_positive_int('num_tokens', num_tokens), check_positive_int('dim', dim)) if kind != 'token' \
-                                else (check_positive_int('dim', dim),)
-        self.weight = nn.Parameter(torch.ones(() if kind == 'energy' else self.normalized_shape))
-        self.bias = nn.Parameter(torch.zeros(self.normalized_shape))
+        self.normalized_shape = [check_positive_int('num_tokens', num_tokens), check_positive_int('dim', dim)] if kind != 'token' \
+                                else [check_positive_int('dim', dim)]
+        dd = dict(device=device, dtype=dtype)
+        self.weight = nn.Parameter(torch.ones([] if kind == 'energy' else self.normalized_shape, **dd))
+        self.bias = nn.Parameter(torch.zeros(self.normalized_shape, **dd))
 
-    def extra_repr(self): return f"{self.kind!r}, normalized_shape={self.normalized_shape}, eps={self.eps}"
+    def extra_repr(self): return f"{self.kind!r}, normalized_shape={tuple(self.normalized_shape)}, eps={self.eps}"
 
     def forward(self, x):
         if self.kind == 'energy': return F.layer_norm(x, self.normalized_shape, None, None, self.eps) * self.weight + self.bias
@@ -146,30 +160,37 @@ class _MixerBlock(nn.Module):
                  n_iter:int=1, # Euler steps with the same weights
                  drop_path:float=0., # stochastic depth probability of each branch
                  mlp_bias:bool=False, # biases in the MLPs
-                 eps:float=1e-6): # LayerNorm epsilon
+                 eps:float=1e-6, # LayerNorm epsilon
+                 proj_drop:float=0., # dropout inside the MLPs
+                 device=None, dtype=None):
         super().__init__()
         self.num_tokens, self.dim = check_positive_int('num_tokens', num_tokens), check_positive_int('dim', dim)
         self.n_iter, self.norm_kind = check_positive_int('n_iter', n_iter), check_choice('norm', norm, NORMS)
-        self.token_mixer = MixerMlp(num_tokens, check_positive_int('tokens_hidden', tokens_hidden), weights, mlp_bias, 'token')
-        self.channel_mixer = MixerMlp(dim, check_positive_int('channels_hidden', channels_hidden), weights, mlp_bias, 'channel')
+        dd = dict(device=device, dtype=dtype)
+        self.token_mixer = MixerMlp(num_tokens, check_positive_int('tokens_hidden', tokens_hidden), weights, mlp_bias, 'token', proj_drop, **dd)
+        self.channel_mixer = MixerMlp(dim, check_positive_int('channels_hidden', channels_hidden), weights, mlp_bias, 'channel', proj_drop, **dd)
         self.drop_path = DropPath(drop_path)
 
-    def _check(self, x):
+    @torch.jit.unused
+    def _check(self, x:torch.Tensor) -> None:
+        if isinstance(x, torch.fx.Proxy): return     # symbolic tracing: shapes are not known
         if x.ndim != 3 or tuple(x.shape[1:]) != (self.num_tokens, self.dim):
             raise ValueError(f"{type(self).__name__} expected input of shape (batch, {self.num_tokens}, {self.dim}); got {tuple(x.shape)}")
 
     def forward(self, x):
         "`n_iter` steps with the same weights."
-        self._check(x)
+        if not torch.jit.is_scripting(): self._check(x)
         for _ in range(self.n_iter): x = self.step(x)
         return x
 
 class ParallelBlock(_MixerBlock):
     "The parallel mixer block: one Euler step of the three-layer mixer memory, `n_iter` times."
+    __jit_unused_properties__ = ['exact_energy']
     def __init__(self, num_tokens, dim, tokens_hidden, channels_hidden, weights='untied', norm='joint', n_iter=1,
-                 drop_path=0., mlp_bias=False, eps=1e-6):
-        super().__init__(num_tokens, dim, tokens_hidden, channels_hidden, weights, norm, n_iter, drop_path, mlp_bias, eps)
-        self.norm = MixerNorm(num_tokens, dim, norm, eps)
+                 drop_path=0., mlp_bias=False, eps=1e-6, proj_drop=0., device=None, dtype=None):
+        super().__init__(num_tokens, dim, tokens_hidden, channels_hidden, weights, norm, n_iter, drop_path, mlp_bias, eps,
+                         proj_drop, device, dtype)
+        self.norm = MixerNorm(num_tokens, dim, norm, eps, device, dtype)
 
     def update(self, x):
         "The update $u(\\mathrm{LN}(x))$ without the skip connection or drop path."
@@ -195,9 +216,10 @@ class ParallelBlock(_MixerBlock):
 class SerialBlock(_MixerBlock):
     "The vanilla (serial) MLP-Mixer block, `n_iter` times."
     def __init__(self, num_tokens, dim, tokens_hidden, channels_hidden, weights='untied', norm='joint', n_iter=1,
-                 drop_path=0., mlp_bias=False, eps=1e-6):
-        super().__init__(num_tokens, dim, tokens_hidden, channels_hidden, weights, norm, n_iter, drop_path, mlp_bias, eps)
-        self.norm1, self.norm2 = MixerNorm(num_tokens, dim, norm, eps), MixerNorm(num_tokens, dim, norm, eps)
+                 drop_path=0., mlp_bias=False, eps=1e-6, proj_drop=0., device=None, dtype=None):
+        super().__init__(num_tokens, dim, tokens_hidden, channels_hidden, weights, norm, n_iter, drop_path, mlp_bias, eps,
+                         proj_drop, device, dtype)
+        self.norm1, self.norm2 = MixerNorm(num_tokens, dim, norm, eps, device, dtype), MixerNorm(num_tokens, dim, norm, eps, device, dtype)
 
     def step(self, x):
         "One step of the serial block: token mixing, then channel mixing."
