@@ -16,7 +16,7 @@ import torch
 
 from .data import AUGMENTS, DATASETS
 from .energy import mixer_flow, xavier_weights
-from .experiments import (LAMS, REPRODUCE, RunConfig, RunFolderError, _write_json, ablation_tests, claim_tests,
+from .experiments import (LAMS, REPRODUCE, RunConfig, RunFolderError, _write_json, ablation_tests, check_out_folder, claim_tests,
                                         format_table, plot_energy, plot_lambda, plot_sym_trace, reproduction_configs, reproduction_energy, run_grid, run_one, run_state,
                                         summarize)
 from .ham import is_nonincreasing
@@ -152,7 +152,7 @@ def _cmd_train(a):
     if a.resume and a.restart: raise CliError("hopfield-mixer train: --resume and --restart exclude each other")
     if a.lam and a.variant != 'asym': raise CliError("hopfield-mixer train: --lam only applies to --variant asym")
     cfg = run_config(a, variant=a.variant, lam=a.lam if a.variant == 'asym' else 0., seed=a.seed)
-    try: state = 'new' if a.restart else run_state(out, cfg)
+    try: state = 'new' if a.restart else run_state(check_out_folder(out), cfg)
     except RunFolderError as e: raise CliError(f"hopfield-mixer train: {e}") from None
     if state == 'done':
         if a.resume:

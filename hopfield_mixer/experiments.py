@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['TILDE_INITS', 'LAMS', 'REPRODUCE', 'RunConfig', 'config_hash', 'RunFolderError', 'TrainTimer', 'SymTrace',
-           'read_jsonl', 'check_run_folder', 'run_state', 'init_tilde', 'run_one', 'summarize', 'format_table',
-           'run_row', 'plot_results', 'write_grid', 'run_grid', 'reproduction_configs', 'welch', 'claim_tests',
-           'ablation_tests', 'energy_descent', 'reproduction_energy', 'plot_lambda', 'plot_sym_trace', 'plot_energy',
-           'markdown_table']
+           'read_jsonl', 'check_run_folder', 'check_out_folder', 'run_state', 'init_tilde', 'run_one', 'summarize',
+           'format_table', 'run_row', 'plot_results', 'write_grid', 'run_grid', 'reproduction_configs', 'welch',
+           'claim_tests', 'ablation_tests', 'energy_descent', 'reproduction_energy', 'plot_lambda', 'plot_sym_trace',
+           'plot_energy', 'markdown_table']
 
 # %% ../nbs/07_experiments.ipynb #5c44e42e
 import csv
@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -135,26 +136,36 @@ class RunFolderError(ValueError):
     "A run folder that holds another run (or a corrupt record of one)."
 
 class TrainTimer(Callback):
-    "Seconds and images of the training phases (validation excluded)."
+    "Seconds and images of the training phases (validation excluded) and the run's wall time, summed over resumed segments."
     order = 99
-    def before_fit(self): self.seconds, self.images = 0., 0
+    def __init__(self): self.seconds, self.images, self.wall_before, self._restored = 0., 0, 0., False
+    def before_fit(self):
+        if not self._restored: self.seconds, self.images, self.wall_before = 0., 0, 0.
+        self._t_fit = time.perf_counter()
     def before_train(self): self._t = time.perf_counter()
     def after_batch(self):
         if self.training: self.images += self.xb[0].shape[0]
     def after_train(self): self.seconds += time.perf_counter() - self._t
+    @property
+    def wall(self) -> float:
+        "Wall seconds of the committed segments plus this one so far."
+        return self.wall_before + time.perf_counter() - self._t_fit
+    def checkpoint_state(self): return dict(seconds=self.seconds, images=self.images, wall=self.wall)
+    def load_checkpoint_state(self, d): self.seconds, self.images, self.wall_before, self._restored = d['seconds'], d['images'], d['wall'], True
 
 class SymTrace(Callback):
-    "Append the symmetry index of every block (token, channel) at init (`epoch` -1) and after each epoch to `checkpoints/sym_trace.jsonl`."
-    order = 70                                          # after the checkpoint of the epoch
-    def _write(self, epoch):
-        idx = symmetry_index(_unwrap(self.learn.model)).tolist()
-        with open(self.file, 'a') as f: f.write(json.dumps({'epoch': epoch, 'sym_index': idx}) + '\n')
+    "The symmetry index of every block (token, channel) at init (`epoch` -1) and after each epoch; kept in the checkpoint, shown in `checkpoints/sym_trace.jsonl`."
+    order = 55                                          # after the Recorder, before the checkpoint's commit that stores it
+    def __init__(self): self.rows, self._restored = [], False
+    def _row(self, epoch): return {'epoch': epoch, 'sym_index': symmetry_index(_unwrap(self.learn.model)).tolist()}
+    def _view(self):
+        atomic_write_text(Path(self.learn.path) / self.learn.model_dir / 'sym_trace.jsonl', ''.join(json.dumps(r) + '\n' for r in self.rows))
     def before_fit(self):
-        self.file = Path(self.learn.path) / self.learn.model_dir / 'sym_trace.jsonl'
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        if not self.file.exists(): self._write(-1)
+        if not self._restored: self.rows = [self._row(-1)]; self._view()
     def after_epoch(self):
-        if self.recorder.values: self._write(self.epoch)          # none yet: an epoch skipped when resuming
+        if self.recorder.values: self.rows.append(self._row(self.epoch)); self._view()   # none yet: an epoch skipped when resuming
+    def checkpoint_state(self): return {'rows': self.rows}
+    def load_checkpoint_state(self, d): self.rows, self._restored = list(d['rows']), True; self._view()
 
 def read_jsonl(path, key='epoch') -> list:
     "Rows of a JSON-lines file, the last one kept where `key` repeats (a killed run may have written an epoch twice)."
@@ -182,12 +193,23 @@ def check_run_folder(folder, cfg:RunConfig):
     diffs = [f"{k} {old.get(k, '?')!r} (now {key[k]!r})" for k in key if old.get(k, '?') != key[k]] if old else ['(made by an older version)']
     raise RunFolderError(f"{folder} holds a run with other settings: {', '.join(diffs)}; use another --out, or --restart to replace it")
 
+def check_out_folder(folder) -> Path:
+    "Refuse an output folder that is a file or cannot be written — before any work, in one line naming it; the folder."
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir(): raise RunFolderError(f"{folder} is a file, not a folder; choose another --out")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f'.write-probe-{os.getpid()}'
+        probe.write_text(''); probe.unlink()
+    except OSError as e: raise RunFolderError(f"cannot write to {folder} ({e.strerror or type(e).__name__}); choose another --out") from None
+    return folder
+
 def run_state(folder, cfg:RunConfig) -> str:
     "'done' (a finished run of `cfg`), 'interrupted' (its last checkpoint is there) or 'new'."
     folder = Path(folder)
     check_run_folder(folder, cfg)
     if (folder / 'result.json').exists(): return 'done'
-    if all((folder / 'checkpoints' / f).exists() for f in ('last.json', 'last.pth')): return 'interrupted'
+    if (folder / 'checkpoints' / 'last.pth').exists(): return 'interrupted'    # the committed checkpoint
     return 'new'
 
 @torch.no_grad()
@@ -201,7 +223,7 @@ def init_tilde(model, kind:str):
 
 def run_one(cfg:RunConfig, out, resume:bool=False, quiet:bool=False, keep_checkpoints:bool=False, compile:bool=False, cbs=None) -> dict:
     "Train `cfg` in folder `out` (from its last checkpoint if `resume`); write and return its result."
-    out = Path(out)
+    out = check_out_folder(out)
     set_seed(cfg.seed)
     device = _device(cfg.device)
     dls = get_dls(cfg.dataset, cfg.data_path, cfg.bs, cfg.img_size, cfg.augment, cfg.seed, cfg.n_train, cfg.n_valid, device=device)
@@ -217,11 +239,10 @@ def run_one(cfg:RunConfig, out, resume:bool=False, quiet:bool=False, keep_checkp
         for f in ('result.json', 'metrics.json'): (out / f).unlink(missing_ok=True)
     key = cfg.key()
     _write_json(out / 'run.json', dict(config=key, config_hash=config_hash(key)))
-    t0 = time.perf_counter()
     if quiet:
         with learn.no_bar(), learn.no_logging(): fit_mixer(learn, cfg.epochs, start_epoch=start)
     else: fit_mixer(learn, cfg.epochs, start_epoch=start)
-    seconds = time.perf_counter() - t0
+    seconds = timer.wall                                    # summed over resumed segments
     hist = read_jsonl(out / 'checkpoints' / 'history.jsonl')
     trace = read_jsonl(out / 'checkpoints' / 'sym_trace.jsonl')
     accs = [h['accuracy'] for h in hist]
@@ -323,7 +344,7 @@ def run_grid(cfgs:list, # `RunConfig`s, run in this order
              **extra # more entries for results.json (e.g. the command)
             ) -> list:
     "Run every configuration, skipping finished runs and resuming interrupted ones; the results, with the grid's files written after each run."
-    out = Path(out)
+    out = check_out_folder(out)
     names = [c.folder_name for c in cfgs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup: raise ValueError(f"cfgs: the same run appears twice: {', '.join(dup)}")

@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['PENALTIES', 'FORMAT', 'RECIPES', 'PRECISIONS', 'check_lam', 'SymmetryBreaking', 'SymIndex', 'CpuBf16', 'PlainTensors',
-           'cpu_has_native_bf16', 'MixUpCutMix', 'atomic_write_text', 'atomic_torch_save', 'Checkpoints', 'EpochSeed',
-           'resume_epoch', 'save_mixer', 'load_mixer', 'data_config', 'predict_images', 'mixer_param_groups',
-           'NoDecayGroup', 'torch_adamw', 'default_patch_size', 'default_lr', 'mixer_learner', 'fit_mixer']
+           'cpu_has_native_bf16', 'MixUpCutMix', 'atomic_write_text', 'atomic_torch_save', 'load_checkpoint',
+           'Checkpoints', 'EpochSeed', 'resume_epoch', 'save_mixer', 'load_mixer', 'data_config', 'predict_images',
+           'mixer_param_groups', 'NoDecayGroup', 'torch_adamw', 'default_patch_size', 'default_lr', 'mixer_learner',
+           'fit_mixer']
 
 # %% ../nbs/06_learner.ipynb #672f1710
 import json
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import torch
 from fastcore.basics import patch
+from fastcore.foundation import L
 from torch import nn
 with warnings.catch_warnings():   # importing fastai calls torch.jit.script, which recent torch deprecates: not ours to fix
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
@@ -27,12 +29,13 @@ with warnings.catch_warnings():   # importing fastai calls torch.jit.script, whi
     from fastai.callback.mixup import MixHandler, MixUp, CutMix
     from fastai.callback.progress import ProgressCallback  # noqa: F401  (fastai's progress bars)
     from fastai.callback.schedule import fit_one_cycle     # noqa: F401  (patches Learner.fit_one_cycle)
-    from fastai.callback.tracker import SaveModelCallback, TrackerCallback
+    from fastai.callback.tracker import TrackerCallback
     from fastai.data.transforms import Normalize
     from fastai.learner import Learner, Metric, ValueMetric
     from fastai.losses import LabelSmoothingCrossEntropyFlat
     from fastai.metrics import accuracy
     from fastai.optimizer import OptimWrapper
+    from fastai.torch_core import get_model
 
 from .layers import MixerNorm, check_choice
 from .data import ImageTensors
@@ -120,49 +123,86 @@ def atomic_write_text(path, text:str):
     "Write `text` to `path` atomically (temporary file + rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(text)
+    try: tmp.write_text(text)
+    except BaseException: tmp.unlink(missing_ok=True); raise             # a full disk leaves no partial file behind
     os.replace(tmp, path)
 
 def atomic_torch_save(obj, path):
     "`torch.save` to `path` atomically (temporary file + rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp')
-    torch.save(obj, tmp)
+    try: torch.save(obj, tmp)
+    except BaseException: tmp.unlink(missing_ok=True); raise
     os.replace(tmp, path)
 
-class Checkpoints(SaveModelCallback):
-    "Atomic best-by-`monitor` and last-epoch checkpoints in `learn.path/learn.model_dir`, with a metrics history."
+def load_checkpoint(path, map_location='cpu'):
+    "`torch.load(weights_only=True)`: tensors and plain containers only; anything else is one `ValueError` naming the file."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"{path} not found")
+    try: return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [''])[0]
+        raise ValueError(f"{path}: refused — not a weights-only checkpoint, or damaged ({type(e).__name__}: {first})") from None
+
+def _model_state(learn): return _unwrap(get_model(learn.model)).state_dict()
+
+def _plain(obj):
+    "Tensors, and Python numbers, strings and containers only: what `torch.load(weights_only=True)` accepts."
+    if isinstance(obj, (list, tuple, L)): return type(obj)(_plain(o) for o in obj) if isinstance(obj, tuple) else [_plain(o) for o in obj]
+    if isinstance(obj, dict): return {k: _plain(v) for k, v in obj.items()}
+    if hasattr(obj, 'item') and not isinstance(obj, torch.Tensor): return obj.item()      # numpy scalars (fastai's schedules)
+    return obj
+
+def _opt_state(opt) -> dict:
+    "The optimizer's state dict in plain containers (fastai keeps hyper-parameters in an `L`, scheduled ones as numpy floats)."
+    return _plain(opt.state_dict())
+
+def _load_opt_state(opt, sd):
+    opt.load_state_dict({**sd, 'hypers': L(sd['hypers'])} if 'hypers' in sd else sd)
+
+class Checkpoints(TrackerCallback):
+    "After every epoch one atomic commit of `last.pth` (weights, optimizer, history, callbacks' state), then its views; `best.pth` on improvement."
+    order = TrackerCallback.order + 1
     def __init__(self, monitor='accuracy', fname='best', last='last', load_best:bool=False):
-        super().__init__(monitor=monitor, fname=fname, with_opt=True)
-        self.last_name, self.load_best, self.start_best = last, load_best, None
+        super().__init__(monitor=monitor)
+        self.fname, self.last_name, self.load_best = fname, last, load_best
+        self.resumed, self.history = None, []
 
     @property
     def folder(self): return Path(self.learn.path) / self.learn.model_dir
 
-    def _save(self, name):
-        tmp = f'.{name}.tmp'
-        self.learn.save(tmp, with_opt=self.with_opt)
-        os.replace(self.folder / f'{tmp}.pth', self.folder / f'{name}.pth')
-        self.last_saved_path = self.folder / f'{name}.pth'
-
     def before_fit(self):
         super().before_fit()
-        if self.start_best is not None: self.best = self.start_best
+        if self.resumed is None: self.history = []
+        else:
+            self.best = self.resumed['best']
+            if self.n_epoch != self.resumed['n_epoch']:
+                raise ValueError(f"resuming a run planned for {self.resumed['n_epoch']} epochs with {self.n_epoch}: the one-cycle "
+                                 "schedule depends on the number of epochs; resume with the same number, or restart")
 
     def after_epoch(self):
         vals = self.recorder.values[-1] if self.recorder.values else []
         if not vals: return                                   # an epoch skipped when resuming
-        TrackerCallback.after_epoch(self)                     # sets new_best; saves quietly (fastai's prints a line)
-        if self.new_best: self._save(self.fname)
-        self._save(self.last_name)
-        names = [n for n in self.recorder.metric_names[1:-1]]
-        row = {'epoch': self.epoch, **{n: (float(v) if v is not None else None) for n, v in zip(names, vals)}}
-        with open(self.folder / 'history.jsonl', 'a') as f: f.write(json.dumps(row) + '\n')
+        super().after_epoch()                                 # TrackerCallback: best, new_best
+        names = self.recorder.metric_names[1:-1]
+        self.history.append({'epoch': self.epoch, **{n: (float(v) if v is not None else None) for n, v in zip(names, vals)}})
+        if self.new_best: atomic_torch_save({'model': _model_state(self.learn)}, self.folder / f'{self.fname}.pth')
+        state = dict(epoch=self.epoch, n_epoch=self.n_epoch, monitor=self.monitor, best=float(self.best), history=self.history,
+                     callbacks={type(cb).__name__: cb.checkpoint_state() for cb in self.learn.cbs if hasattr(cb, 'checkpoint_state')})
+        atomic_torch_save({'model': _model_state(self.learn), 'opt': _opt_state(self.learn.opt), 'state': state},
+                          self.folder / f'{self.last_name}.pth')     # the commit
+        self.write_views(state)
+
+    def write_views(self, state):
+        "Rewrite `history.jsonl` and `last.json` from a committed state."
+        atomic_write_text(self.folder / 'history.jsonl', ''.join(json.dumps(r) + '\n' for r in state['history']))
         atomic_write_text(self.folder / f'{self.last_name}.json',
-                          json.dumps({'epoch': self.epoch, 'n_epoch': self.n_epoch, 'monitor': self.monitor, 'best': float(self.best)}))
+                          json.dumps({k: state[k] for k in ('epoch', 'n_epoch', 'monitor', 'best')}))
 
     def after_fit(self):
-        if self.load_best: super().after_fit()
+        if self.load_best and (self.folder / f'{self.fname}.pth').exists():
+            ck = load_checkpoint(self.folder / f'{self.fname}.pth', self.learn.dls.device or 'cpu')
+            _unwrap(get_model(self.learn.model)).load_state_dict(ck['model'])
 
 class EpochSeed(Callback):
     "Before each epoch, seed the training loader's shuffling (`set_epoch`) and torch's generator from `seed` and the epoch."
@@ -173,17 +213,24 @@ class EpochSeed(Callback):
         torch.manual_seed(self.seed * 1_000_003 + self.epoch)
 
 def resume_epoch(learn:Learner) -> int:
-    "Load the `last` checkpoint (weights and optimizer) of `learn`'s folder; the epoch to continue from (0: none)."
+    "Load the committed `last.pth` of `learn`'s folder (weights, optimizer, history, callbacks' state); the epoch to continue from (0: none)."
     cb = next((c for c in learn.cbs if isinstance(c, Checkpoints)), None)
     if cb is None: raise ValueError("resume_epoch needs a learner with a Checkpoints callback (mixer_learner adds one)")
-    folder = Path(learn.path) / learn.model_dir
-    state_file = folder / f'{cb.last_name}.json'
-    if not state_file.exists(): return 0
-    try: state = json.loads(state_file.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"{state_file} is corrupt ({e}); delete it to start afresh") from None
-    learn.load(cb.last_name, with_opt=True)
-    cb.start_best = state['best']
-    return state['epoch'] + 1
+    f = Path(learn.path) / learn.model_dir / f'{cb.last_name}.pth'
+    if not f.exists(): return 0
+    ck = load_checkpoint(f, learn.dls.device or 'cpu')
+    if not isinstance(ck, dict) or not {'model', 'opt', 'state'} <= set(ck):
+        raise ValueError(f"{f}: not a hopfield-mixer checkpoint (made by an older version?); restart the run")
+    _unwrap(get_model(learn.model)).load_state_dict(ck['model'])
+    if learn.opt is None: learn.create_opt()
+    _load_opt_state(learn.opt, ck['opt'])
+    st = ck['state']
+    cb.resumed, cb.history = st, list(st['history'])
+    for c in learn.cbs:
+        if hasattr(c, 'load_checkpoint_state') and type(c).__name__ in st['callbacks']: c.load_checkpoint_state(st['callbacks'][type(c).__name__])
+    cb.folder.mkdir(parents=True, exist_ok=True)
+    cb.write_views(st)
+    return st['epoch'] + 1
 
 # %% ../nbs/06_learner.ipynb #5a93d0da
 FORMAT = 'hopfield-mixer/1'
