@@ -63,6 +63,9 @@ def energy_demo(tokens:int=16, channels:int=8, steps:int=100, alpha:float=0.1, d
                 energy_mean=E.mean(1).tolist(), largest_rise=rise, nonincreasing=is_nonincreasing(E))
 
 def _cmd_energy(a):
+    if a.out:
+        try: check_out_folder(a.out)
+        except RunFolderError as e: raise CliError(f"hopfield-mixer energy: {e}") from None
     r = energy_demo(a.tokens, a.channels, a.steps, a.alpha, not a.no_decay, a.seed, a.batch)
     every = max(1, a.steps // 10)
     print(f"three-layer mixer memory: S={a.tokens} tokens, C={a.channels} channels, tied xavier weights, seed {a.seed}")

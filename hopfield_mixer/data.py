@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIR', 'FASHION_CLASSES', 'AUGMENTS', 'DATASETS', 'DataError', 'read_idx', 'load_cifar_batch',
-           'load_digits_tensors', 'load_idx_folder', 'load_cifar_folder', 'ImageTensors', 'TensorBatchDL',
-           'MixerDataLoaders', 'BatchResize', 'batch_tfms', 'get_dls']
+           'check_labels', 'load_digits_tensors', 'load_idx_folder', 'load_cifar_folder', 'ImageTensors',
+           'TensorBatchDL', 'MixerDataLoaders', 'BatchResize', 'batch_tfms', 'get_dls']
 
 # %% ../nbs/05_data.ipynb #f1a98401
 import gzip
@@ -51,6 +51,7 @@ def read_idx(path) -> torch.Tensor:
     n = math.prod(shape)
     if len(raw) != 4 + 4 * ndim + n:
         raise DataError(f"{path}: idx header says shape {shape} ({n} bytes of data) but the file has {len(raw) - 4 - 4 * ndim}")
+    if n == 0: return torch.empty(shape, dtype=torch.uint8)          # torch.frombuffer refuses an empty buffer
     return torch.frombuffer(bytearray(raw[4 + 4 * ndim:]), dtype=torch.uint8).reshape(shape)
 
 # %% ../nbs/05_data.ipynb #e1d2ef7c
@@ -78,6 +79,8 @@ def _cifar_arrays(path, label_key):
     d = load_cifar_batch(path)
     if 'data' not in d or label_key not in d: raise DataError(f"{path}: missing 'data' or {label_key!r} (keys: {sorted(d)})")
     x, y = np.asarray(d['data']), np.asarray(d[label_key])
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{path}: {label_key!r} must be integer class indices; got {y.dtype} values such as {y.flat[0].tolist() if y.size else None!r}")
     if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3072 or len(y) != len(x):
         raise DataError(f"{path}: 'data' must be uint8 of shape (n, 3072) with n labels; got {x.dtype} {x.shape} and {len(y)} labels")
     return torch.from_numpy(x.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(y.astype(np.int64))
@@ -99,6 +102,15 @@ def _find(folder, stem, name):
     for cand in (folder / stem, folder / f'{stem}.gz'):
         if cand.exists(): return cand
     raise FileNotFoundError(f"{name}: {folder / stem}[.gz] not found; {_how_to_get(name)}")
+
+def check_labels(y:torch.Tensor, n_classes:int, where:str) -> torch.Tensor:
+    "Labels must be a non-empty integer tensor with values in 0..n_classes-1, and n_classes >= 2; one `DataError` naming `where` otherwise."
+    if n_classes < 2: raise DataError(f"{where}: {n_classes} class; a classifier needs at least 2")
+    if len(y) == 0: raise DataError(f"{where}: no images")
+    if y.is_floating_point() or y.dtype == torch.bool: raise DataError(f"{where}: labels must be integer class indices; got {y.dtype}")
+    lo, hi = y.min().item(), y.max().item()
+    if lo < 0 or hi >= n_classes: raise DataError(f"{where}: labels must be in 0..{n_classes - 1}; got values from {lo} to {hi}")
+    return y
 
 def load_digits_tensors(split_seed:int=42, valid_pct:float=0.2):
     "scikit-learn's 1,797 8×8 digits as float images in [0,1], with a fixed seeded train/valid split."
@@ -122,7 +134,7 @@ def load_idx_folder(path, name='fashion_mnist'):
             raise DataError(f"{name}: {split} images {tuple(xi.shape)} and labels {tuple(yi.shape)} do not match")
         out += [xi[:, None], yi.long()]
     classes = FASHION_CLASSES if name == 'fashion_mnist' else [str(i) for i in range(10)]
-    if max(out[1].max().item(), out[3].max().item()) >= len(classes): raise DataError(f"{name}: labels outside 0..{len(classes)-1}")
+    check_labels(out[1], len(classes), f"{name} training labels"); check_labels(out[3], len(classes), f"{name} validation labels")
     return (*out, classes)
 
 def load_cifar_folder(path, name='cifar10'):
@@ -144,7 +156,7 @@ def load_cifar_folder(path, name='cifar10'):
         names = m.get('label_names', m.get('fine_label_names'))
         if names is not None: classes = [n.decode() if isinstance(n, bytes) else str(n) for n in names]
     classes = classes or [str(i) for i in range(n_cls)]
-    if max(yt.max().item(), yv.max().item()) >= len(classes): raise DataError(f"{name}: labels outside 0..{len(classes)-1}")
+    check_labels(yt, len(classes), f"{name} training labels ({folder})"); check_labels(yv, len(classes), f"{name} validation labels ({folder})")
     return xt, yt, xv, yv, classes
 
 # %% ../nbs/05_data.ipynb #f07fad8e
@@ -159,6 +171,9 @@ def _image_tensor(item, chans:int, size:tuple, where:str) -> torch.Tensor:
         try:
             with Image.open(item) as im: im.load(); item = im.copy()
         except Exception as e: raise DataError(f"{where}: cannot read image file {str(item)!r} ({type(e).__name__}: {e})") from None
+    if isinstance(item, Image.Image) and item.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'):   # 16-bit or float: scale, don't saturate
+        a = np.asarray(item, dtype=np.float64)
+        item = Image.fromarray(np.round(a * 255 / (65535 if item.mode.startswith('I') else max(a.max(), 1))).clip(0, 255).astype(np.uint8))
     if isinstance(item, Image.Image):
         im = item.convert('L' if chans == 1 else 'RGB')
         if im.size != (size[1], size[0]):    # area averaging when shrinking, bilinear when enlarging
@@ -191,6 +206,8 @@ class ImageTensors:
         if not isinstance(x, torch.Tensor) or x.ndim != 4: raise ValueError(f"x must be an image tensor (n, c, h, w); got {getattr(x, 'shape', type(x).__name__)}")
         if y is not None and (not isinstance(y, torch.Tensor) or y.ndim != 1 or len(y) != len(x)):
             raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y) if hasattr(y, '__len__') else y!r}")
+        if x.is_floating_point() and x.numel() and not torch.isfinite(x).all():
+            raise ValueError(f"x holds {(~torch.isfinite(x)).sum().item()} NaN or infinite pixel values; images must be finite")
         self.x, self.y, self.name = x, y, name
         self.vocab = vocab if isinstance(vocab, CategoryMap) else CategoryMap(list(vocab or []), sort=False)   # what fastai's tools expect
         self.img_size = img_size or x.shape[-1]
@@ -356,6 +373,8 @@ def get_dls(name:str='digits', # one of `DATASETS`
     return MixerDataLoaders(train, valid, device=device)
 
 # %% ../nbs/05_data.ipynb #8edb4b6b
+_IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
+
 def _imagefolder_dls(path, bs, img_size, augment, seed, device):
     from fastai.vision.data import ImageDataLoaders
     from fastai.vision.augment import Resize
@@ -364,6 +383,13 @@ def _imagefolder_dls(path, bs, img_size, augment, seed, device):
     valid = next((v for v in ('val', 'valid', 'validation', 'test') if (folder / v).is_dir()), None)
     if not (folder / 'train').is_dir() or valid is None:
         raise FileNotFoundError(f"imagefolder: {folder} needs train/ and val/ (or valid/) subfolders of class folders")
+    classes = {s: sorted(d.name for d in (folder / s).iterdir() if d.is_dir()) for s in ('train', valid)}
+    if len(classes['train']) < 2: raise DataError(f"imagefolder: {folder / 'train'} has {len(classes['train'])} class folder(s); a classifier needs at least 2")
+    extra = sorted(set(classes[valid]) - set(classes['train']))
+    if extra: raise DataError(f"imagefolder: {folder / valid} has classes that train/ lacks: {', '.join(extra)}")
+    n = {s: sum(1 for c in classes[s] for f in (folder / s / c).iterdir() if f.suffix.lower() in _IMAGE_EXTS) for s in ('train', valid)}
+    if n['train'] < bs: raise DataError(f"imagefolder: {folder / 'train'} has {n['train']} images, fewer than one batch (bs={bs}); lower --bs")
+    if n[valid] == 0: raise DataError(f"imagefolder: {folder / valid} has no images")
     dls = ImageDataLoaders.from_folder(folder, train='train', valid=valid, bs=bs, seed=seed, device=device,
                                        item_tfms=Resize(img_size), batch_tfms=batch_tfms('imagefolder', img_size, 3, augment, img_size),
                                        num_workers=0)

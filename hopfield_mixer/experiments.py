@@ -92,6 +92,9 @@ class RunConfig:
         if self.lr is not None and (isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf):
             raise ValueError(f"lr must be None or a positive number; got lr={self.lr!r}")
         if not isinstance(self.device, str): raise ValueError(f"device must be a string such as 'cpu' or 'cuda'; got device={self.device!r}")
+        if self.device != 'auto':
+            try: torch.device(self.device)
+            except RuntimeError: raise ValueError(f"device={self.device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
         check_choice('tilde_init', self.tilde_init, TILDE_INITS); check_choice('penalty', self.penalty, PENALTIES)
         if not isinstance(self.decay_tilde, bool): raise ValueError(f"decay_tilde must be True or False; got decay_tilde={self.decay_tilde!r}")
         if self.variant != 'asym' and (self.tilde_init, self.decay_tilde, self.penalty) != ('xavier', True, 'sum'):

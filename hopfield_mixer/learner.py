@@ -141,7 +141,7 @@ def load_checkpoint(path, map_location='cpu'):
     if not path.exists(): raise FileNotFoundError(f"{path} not found")
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        first = (str(e).strip().splitlines() or [''])[0]
+        first = (str(e).strip().splitlines() or [''])[0].split('. ')[0]
         raise ValueError(f"{path}: refused — not a weights-only checkpoint, or damaged ({type(e).__name__}: {first})") from None
 
 def _model_state(learn): return _unwrap(get_model(learn.model)).state_dict()
@@ -253,12 +253,12 @@ def load_mixer(folder, device='cpu') -> nn.Module:
         if not f.exists(): raise FileNotFoundError(f"{f} not found: load_mixer needs a folder written by save_mixer")
     try: cfg = json.loads(cfg_file.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{cfg_file} is not valid JSON ({e})") from None
+    if not isinstance(cfg, dict): raise ValueError(f"{cfg_file}: not a hopfield-mixer model config (a JSON {type(cfg).__name__}, expected an object)")
     if cfg.pop('format', None) != FORMAT: raise ValueError(f"{cfg_file}: not a hopfield-mixer model config (format {FORMAT!r})")
     data = cfg.pop('data', None)
     model = create_mixer(**cfg)
     if data: model.data_config = data
-    try: state = torch.load(weights, map_location=device, weights_only=True)
-    except Exception as e: raise ValueError(f"{weights}: cannot load weights ({type(e).__name__}: {e})") from None
+    state = load_checkpoint(weights, device)
     model.load_state_dict(state)
     return model.to(device).eval()
 
@@ -365,6 +365,8 @@ def mixer_learner(dls, # from `get_dls` (needs `img_size`, `in_chans`, `c`)
     check_choice('variant', variant, tuple(VARIANTS)); check_choice('recipe', recipe, RECIPES)
     check_choice('precision', precision, PRECISIONS); lam = check_lam(lam)
     if lam and variant != 'asym': raise ValueError(f"lam={lam} only applies to variant='asym' (got variant={variant!r})")
+    if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not 0 <= wd < math.inf:
+        raise ValueError(f"wd must be a finite number >= 0; got wd={wd!r}")
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or not math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number; got lr={lr!r}")
     cuda = dls.device is not None and torch.device(dls.device).type == 'cuda'
@@ -396,6 +398,8 @@ def mixer_learner(dls, # from `get_dls` (needs `img_size`, `in_chans`, `c`)
 def fit_mixer(learn:Learner, epochs:int, lr:float|None=None, start_epoch:int=0):
     "Train with the recipe's one-cycle schedule (warm-up share and start/end learning rates); `start_epoch` resumes."
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be a positive integer; got epochs={epochs!r}")
+    if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or not 0 <= start_epoch <= epochs:
+        raise ValueError(f"start_epoch must be an integer in 0..epochs={epochs}; got start_epoch={start_epoch!r}")
     lr = lr or learn.lr
     if getattr(learn, 'recipe', 'quick') == 'paper':
         learn.fit_one_cycle(epochs, lr, div=max(lr / 1e-6, 1.), div_final=max(lr / 1e-5, 1.), pct_start=20 / 300, start_epoch=start_epoch)

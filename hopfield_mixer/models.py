@@ -71,8 +71,9 @@ class MlpMixer(nn.Module):
         self.in_chans, self.embed_dim = check_positive_int('in_chans', in_chans), check_positive_int('embed_dim', embed_dim)
         self.depth = check_positive_int('depth', depth)
         self.num_classes = _check_classes(num_classes)
-        if not isinstance(hidden_ratio, (int, float)) or not hidden_ratio > 0:
-            raise ValueError(f"hidden_ratio must be a positive number; got hidden_ratio={hidden_ratio!r}")
+        if isinstance(hidden_ratio, bool) or not isinstance(hidden_ratio, (int, float)) or not 0 < hidden_ratio < math.inf:
+            raise ValueError(f"hidden_ratio must be a positive finite number; got hidden_ratio={hidden_ratio!r}")
+        if not isinstance(mlp_bias, bool): raise ValueError(f"mlp_bias must be True or False; got mlp_bias={mlp_bias!r}")
         self.block_type = check_choice('block', block, ('parallel', 'serial'))
         self.global_pool = check_choice('global_pool', global_pool, POOLS)
         for name, p in (('drop_path_rate', drop_path_rate), ('drop_rate', drop_rate), ('proj_drop_rate', proj_drop_rate)):
