@@ -186,7 +186,7 @@ class Checkpoints(TrackerCallback):
         super().after_epoch()                                 # TrackerCallback: best, new_best
         names = self.recorder.metric_names[1:-1]
         self.history.append({'epoch': self.epoch, **{n: (float(v) if v is not None else None) for n, v in zip(names, vals)}})
-        if self.new_best: atomic_torch_save({'model': _model_state(self.learn)}, self.folder / f'{self.fname}.pth')
+        if self.new_best: atomic_torch_save(_model_state(self.learn), self.folder / f'{self.fname}.pth')   # fastai's format: learn.load('best') works
         state = dict(epoch=self.epoch, n_epoch=self.n_epoch, monitor=self.monitor, best=float(self.best), history=self.history,
                      callbacks={type(cb).__name__: cb.checkpoint_state() for cb in self.learn.cbs if hasattr(cb, 'checkpoint_state')})
         atomic_torch_save({'model': _model_state(self.learn), 'opt': _opt_state(self.learn.opt), 'state': state},
@@ -201,8 +201,8 @@ class Checkpoints(TrackerCallback):
 
     def after_fit(self):
         if self.load_best and (self.folder / f'{self.fname}.pth').exists():
-            ck = load_checkpoint(self.folder / f'{self.fname}.pth', self.learn.dls.device or 'cpu')
-            _unwrap(get_model(self.learn.model)).load_state_dict(ck['model'])
+            state = load_checkpoint(self.folder / f'{self.fname}.pth', self.learn.dls.device or 'cpu')
+            _unwrap(get_model(self.learn.model)).load_state_dict(state)
 
 class EpochSeed(Callback):
     "Before each epoch, seed the training loader's shuffling (`set_epoch`) and torch's generator from `seed` and the epoch."
