@@ -150,7 +150,7 @@ def _plain(obj):
     "Tensors, and Python numbers, strings and containers only: what `torch.load(weights_only=True)` accepts."
     if isinstance(obj, (list, tuple, L)): return type(obj)(_plain(o) for o in obj) if isinstance(obj, tuple) else [_plain(o) for o in obj]
     if isinstance(obj, dict): return {k: _plain(v) for k, v in obj.items()}
-    if hasattr(obj, 'item') and not isinstance(obj, torch.Tensor): return obj.item()      # numpy scalars (fastai's schedules)
+    if not isinstance(obj, torch.Tensor) and hasattr(obj, 'item') and getattr(obj, 'shape', None) == (): return obj.item()   # numpy scalars (fastai's schedules)
     return obj
 
 def _opt_state(opt) -> dict:
