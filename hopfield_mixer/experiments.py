@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['TILDE_INITS', 'LAMS', 'REPRODUCE', 'RunConfig', 'config_hash', 'RunFolderError', 'TrainTimer', 'SymTrace',
-           'read_jsonl', 'check_run_folder', 'check_out_folder', 'run_state', 'init_tilde', 'run_one', 'summarize',
-           'format_table', 'run_row', 'plot_results', 'write_grid', 'run_grid', 'reproduction_configs', 'welch',
-           'claim_tests', 'ablation_tests', 'energy_descent', 'reproduction_energy', 'plot_lambda', 'plot_sym_trace',
-           'plot_energy', 'markdown_table']
+           'check_run_folder', 'check_out_folder', 'run_state', 'init_tilde', 'run_one', 'summarize', 'format_table',
+           'run_row', 'plot_results', 'write_grid', 'run_grid', 'reproduction_configs', 'welch', 'claim_tests',
+           'ablation_tests', 'energy_descent', 'reproduction_energy', 'plot_lambda', 'plot_sym_trace', 'plot_energy',
+           'markdown_table']
 
 # %% ../nbs/07_experiments.ipynb #5c44e42e
 import csv
@@ -26,7 +26,7 @@ import torch
 
 from .data import AUGMENTS, DATASETS, get_dls
 from .layers import NORMS, MixerMlp, check_choice
-from .learner import (PENALTIES, PRECISIONS, RECIPES, _unwrap, atomic_write_text, check_lam, fit_mixer,
+from .learner import (PENALTIES, PRECISIONS, RECIPES, Checkpoints, _epoch_trained, _unwrap, atomic_write_jsonl, atomic_write_text, check_lam, fit_mixer,
                                     mixer_learner, resume_epoch, save_mixer)
 from .models import SIZES, VARIANTS, param_count, symmetry_index
 from fastai.callback.core import Callback   # after hopfield_mixer.data, which imports fastai with its import-time
@@ -162,20 +162,13 @@ class SymTrace(Callback):
     def __init__(self): self.rows, self._restored = [], False
     def _row(self, epoch): return {'epoch': epoch, 'sym_index': symmetry_index(_unwrap(self.learn.model)).tolist()}
     def _view(self):
-        atomic_write_text(Path(self.learn.path) / self.learn.model_dir / 'sym_trace.jsonl', ''.join(json.dumps(r) + '\n' for r in self.rows))
+        atomic_write_jsonl(Path(self.learn.path) / self.learn.model_dir / 'sym_trace.jsonl', self.rows)
     def before_fit(self):
         if not self._restored: self.rows = [self._row(-1)]; self._view()
     def after_epoch(self):
-        if self.recorder.values: self.rows.append(self._row(self.epoch)); self._view()   # none yet: an epoch skipped when resuming
+        if _epoch_trained(self.learn): self.rows.append(self._row(self.epoch)); self._view()
     def checkpoint_state(self): return {'rows': self.rows}
     def load_checkpoint_state(self, d): self.rows, self._restored = list(d['rows']), True; self._view()
-
-def read_jsonl(path, key='epoch') -> list:
-    "Rows of a JSON-lines file, the last one kept where `key` repeats (a killed run may have written an epoch twice)."
-    rows = {}
-    for line in Path(path).read_text().splitlines():
-        if line.strip(): r = json.loads(line); rows[r[key]] = r
-    return [rows[k] for k in sorted(rows)]
 
 def _write_json(path, obj):
     atomic_write_text(path, json.dumps(obj, indent=1)); return Path(path)
@@ -230,9 +223,9 @@ def run_one(cfg:RunConfig, out, resume:bool=False, quiet:bool=False, keep_checkp
     set_seed(cfg.seed)
     device = _device(cfg.device)
     dls = get_dls(cfg.dataset, cfg.data_path, cfg.bs, cfg.img_size, cfg.augment, cfg.seed, cfg.n_train, cfg.n_valid, device=device)
-    timer = TrainTimer()
+    timer, trace = TrainTimer(), SymTrace()
     learn = mixer_learner(dls, cfg.variant, cfg.size, cfg.lam, cfg.recipe, cfg.precision, cfg.patch_size, cfg.lr, path=out,
-                          compile=compile, cbs=[timer, SymTrace()] + list(cbs or []), penalty=cfg.penalty, decay_tilde=cfg.decay_tilde,
+                          compile=compile, cbs=[timer, trace] + list(cbs or []), penalty=cfg.penalty, decay_tilde=cfg.decay_tilde,
                           n_iter=cfg.n_iter, hidden_ratio=cfg.hidden_ratio, norm=cfg.norm)
     if cfg.tilde_init != 'xavier': init_tilde(_unwrap(learn.model), cfg.tilde_init)
     if resume: start = resume_epoch(learn)
@@ -246,8 +239,7 @@ def run_one(cfg:RunConfig, out, resume:bool=False, quiet:bool=False, keep_checkp
         with learn.no_bar(), learn.no_logging(): fit_mixer(learn, cfg.epochs, start_epoch=start)
     else: fit_mixer(learn, cfg.epochs, start_epoch=start)
     seconds = timer.wall                                    # summed over resumed segments
-    hist = read_jsonl(out / 'checkpoints' / 'history.jsonl')
-    trace = read_jsonl(out / 'checkpoints' / 'sym_trace.jsonl')
+    hist = next(c for c in learn.cbs if isinstance(c, Checkpoints)).history     # the committed record, also after a resume
     accs = [h['accuracy'] for h in hist]
     model = _unwrap(learn.model)
     save_mixer(model, out)
@@ -258,7 +250,7 @@ def run_one(cfg:RunConfig, out, resume:bool=False, quiet:bool=False, keep_checkp
                bs=cfg.bs, lr=learn.lr, recipe=cfg.recipe, precision=cfg.precision, params=param_count(model),
                top1_last=accs[-1], top1_best=max(accs), sym_index=blocks.mean().item(), sym_index_blocks=blocks.tolist(),
                seconds=seconds, train_img_s=timer.images / timer.seconds if timer.seconds else None,
-               resumed_from_epoch=start, history=hist, sym_trace=trace, torch=torch.__version__, device=str(dls.device),
+               resumed_from_epoch=start, history=hist, sym_trace=trace.rows, torch=torch.__version__, device=str(dls.device),
                config=key, config_hash=config_hash(key))
     _write_json(out / 'result.json', res)
     if not keep_checkpoints:

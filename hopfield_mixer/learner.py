@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['PENALTIES', 'FORMAT', 'RECIPES', 'PRECISIONS', 'check_lam', 'SymmetryBreaking', 'SymIndex', 'CpuBf16', 'PlainTensors',
-           'cpu_has_native_bf16', 'MixUpCutMix', 'atomic_write_text', 'atomic_torch_save', 'load_checkpoint',
-           'Checkpoints', 'EpochSeed', 'resume_epoch', 'save_mixer', 'load_mixer', 'data_config', 'predict_images',
-           'mixer_param_groups', 'NoDecayGroup', 'torch_adamw', 'default_patch_size', 'default_lr', 'mixer_learner',
-           'fit_mixer']
+           'cpu_has_native_bf16', 'MixUpCutMix', 'atomic_write_text', 'atomic_write_jsonl', 'atomic_torch_save',
+           'load_checkpoint', 'Checkpoints', 'EpochSeed', 'resume_epoch', 'save_mixer', 'load_mixer', 'data_config',
+           'predict_images', 'mixer_param_groups', 'NoDecayGroup', 'torch_adamw', 'default_patch_size', 'default_lr',
+           'mixer_learner', 'fit_mixer']
 
 # %% ../nbs/06_learner.ipynb #672f1710
 import json
@@ -127,6 +127,10 @@ def atomic_write_text(path, text:str):
     except BaseException: tmp.unlink(missing_ok=True); raise             # a full disk leaves no partial file behind
     os.replace(tmp, path)
 
+def atomic_write_jsonl(path, rows:list):
+    "Write `rows` (dicts) to `path` as JSON lines, atomically and whole."
+    atomic_write_text(path, ''.join(json.dumps(r) + '\n' for r in rows))
+
 def atomic_torch_save(obj, path):
     "`torch.save` to `path` atomically (temporary file + rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +149,10 @@ def load_checkpoint(path, map_location='cpu'):
         raise ValueError(f"{path}: refused — not a weights-only checkpoint, or damaged ({type(e).__name__}: {first})") from None
 
 def _model_state(learn): return _unwrap(get_model(learn.model)).state_dict()
+
+def _epoch_trained(learn) -> bool:
+    "False for an epoch skipped when resuming (fastai's `Recorder` still appends an empty row for it)."
+    return bool(learn.recorder.values and learn.recorder.values[-1])
 
 def _plain(obj):
     "Tensors, and Python numbers, strings and containers only: what `torch.load(weights_only=True)` accepts."
@@ -181,8 +189,8 @@ class Checkpoints(TrackerCallback):
                                  "schedule depends on the number of epochs; resume with the same number, or restart")
 
     def after_epoch(self):
-        vals = self.recorder.values[-1] if self.recorder.values else []
-        if not vals: return                                   # an epoch skipped when resuming
+        if not _epoch_trained(self.learn): return
+        vals = self.recorder.values[-1]
         super().after_epoch()                                 # TrackerCallback: best, new_best
         names = self.recorder.metric_names[1:-1]
         self.history.append({'epoch': self.epoch, **{n: (float(v) if v is not None else None) for n, v in zip(names, vals)}})
@@ -195,7 +203,7 @@ class Checkpoints(TrackerCallback):
 
     def write_views(self, state):
         "Rewrite `history.jsonl` and `last.json` from a committed state."
-        atomic_write_text(self.folder / 'history.jsonl', ''.join(json.dumps(r) + '\n' for r in state['history']))
+        atomic_write_jsonl(self.folder / 'history.jsonl', state['history'])
         atomic_write_text(self.folder / f'{self.last_name}.json',
                           json.dumps({k: state[k] for k in ('epoch', 'n_epoch', 'monitor', 'best')}))
 
