@@ -23,7 +23,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
-extras = {'dev': dev_requirements, 'timm': ['timm>=1.0.9']}
+extras = {'dev': dev_requirements, 'timm': ['timm>=1.0.9'], 'distributed': ['accelerate>=0.26']}
 lic = licenses.get(cfg['license'].lower(), cfg['license'])
 min_python = cfg['min_python']
 

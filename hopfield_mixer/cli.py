@@ -7,22 +7,15 @@ __all__ = ['CliError', 'energy_demo', 'run_config', 'build_parser', 'main', 'con
 
 # %% ../nbs/08_cli.ipynb #c20a3285
 import argparse
+import importlib.util
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
-import torch
-
-from .data import AUGMENTS, DATASETS
-from .energy import mixer_flow, xavier_weights
-from .experiments import (LAMS, REPRODUCE, RunConfig, RunFolderError, _write_json, ablation_tests, check_out_folder, claim_tests,
-                                        format_table, plot_energy, plot_lambda, plot_sym_trace, reproduction_configs, reproduction_energy, run_grid, run_one, run_state,
-                                        summarize)
-from .ham import is_nonincreasing
-from .layers import NORMS
-from .learner import PRECISIONS, RECIPES
-from .models import SIZES
+from .checks import (AUGMENTS, DATASETS, LAMS, NORMS, PRECISIONS, RECIPES, REPRODUCE, SIZE_NAMES, RunFolderError,
+                                   check_device_name, check_image_folder, check_out_folder, write_json)
 
 # %% ../nbs/08_cli.ipynb #447e61c1
 class CliError(Exception):
@@ -55,6 +48,9 @@ def _list_of(parse, what):
 def energy_demo(tokens:int=16, channels:int=8, steps:int=100, alpha:float=0.1, decay:bool=True,
                 seed:int=0, batch:int=4) -> dict:
     "Run the mixer memory's flow with random tied weights (token hidden C/2, channel hidden 4C); energies per step."
+    import torch
+    from hopfield_mixer.energy import mixer_flow, xavier_weights
+    from hopfield_mixer.ham import is_nonincreasing
     W_s, W_c = xavier_weights(tokens, channels, max(1, channels // 2), 4 * channels, seed)
     x0 = torch.randn(batch, tokens, channels, generator=torch.Generator().manual_seed(seed + 1), dtype=torch.float64)
     _, E = mixer_flow(x0, W_s, W_c, steps, alpha, decay)
@@ -63,9 +59,6 @@ def energy_demo(tokens:int=16, channels:int=8, steps:int=100, alpha:float=0.1, d
                 energy_mean=E.mean(1).tolist(), largest_rise=rise, nonincreasing=is_nonincreasing(E))
 
 def _cmd_energy(a):
-    if a.out:
-        try: check_out_folder(a.out)
-        except RunFolderError as e: raise CliError(f"hopfield-mixer energy: {e}") from None
     r = energy_demo(a.tokens, a.channels, a.steps, a.alpha, not a.no_decay, a.seed, a.batch)
     every = max(1, a.steps // 10)
     print(f"three-layer mixer memory: S={a.tokens} tokens, C={a.channels} channels, tied xavier weights, seed {a.seed}")
@@ -74,20 +67,22 @@ def _cmd_energy(a):
     for i in list(range(0, a.steps + 1, every)) + ([a.steps] if a.steps % every else []):
         print(f"{i:>6}  {r['energy_mean'][i]:>14.6f}")
     print(f"energy never increased: {'yes' if r['nonincreasing'] else 'NO'} (largest step-to-step change {r['largest_rise']:+.3e})")
-    if a.out: print(f"wrote {_write_json(Path(a.out) / 'energy.json', r)}")
+    if a.out: print(f"wrote {write_json(Path(a.out) / 'energy.json', r)}")
     return r
 
 # %% ../nbs/08_cli.ipynb #f3c942d8
 _FIELDS = ('dataset', 'data_path', 'img_size', 'augment', 'n_train', 'n_valid', 'size', 'patch_size', 'n_iter', 'norm',
            'epochs', 'bs', 'lr', 'recipe', 'precision', 'device', 'hidden_ratio')
 
-def run_config(a, **spec) -> RunConfig:
+def run_config(a, **spec):
     "The `RunConfig` of parsed arguments `a`, with `spec` (variant, lam, seed, ...) on top."
+    from hopfield_mixer.experiments import RunConfig
     return RunConfig(**{**{k: getattr(a, k) for k in _FIELDS}, **spec})
 
 # %% ../nbs/08_cli.ipynb #f1d2089c
 def _grid(a, cfgs, title, **extra):
     "Run `cfgs` as `run_grid` does, print the table; the runs."
+    from hopfield_mixer.experiments import format_table, run_grid, summarize
     try: runs = run_grid(cfgs, a.out, title, restart=a.restart, quiet=a.quiet, keep_checkpoints=a.keep_checkpoints,
                          compile=a.compile, log=lambda s: print(s, flush=True), command='hopfield-mixer ' + ' '.join(a.argv), **extra)
     except RunFolderError as e: raise CliError(f"hopfield-mixer {a.command}: {e}") from None
@@ -108,11 +103,13 @@ def _title(a, what):
             f"recipe {a.recipe}, {a.precision}")
 
 def _cmd_compare(a):
+    from hopfield_mixer.experiments import summarize
     cfgs = [run_config(a, variant=v, lam=a.lam if v == 'asym' else 0., hidden_ratio=a.hidden_ratio * hr, seed=s)
             for v, hr in (_COMPARE[k] for k in a.variants) for s in a.seeds]
     return summarize(_grid(a, cfgs, _title(a, 'compare')))
 
 def _cmd_sweep(a):
+    from hopfield_mixer.experiments import summarize
     return summarize(_grid(a, [run_config(a, variant='asym', lam=l, seed=s) for l in a.lams for s in a.seeds], _title(a, 'AsymMixer λ sweep')))
 
 def _verdicts(claims, ablation) -> str:
@@ -135,15 +132,17 @@ def _verdicts(claims, ablation) -> str:
 
 def _cmd_reproduce(a):
     if a.hidden_ratio != 1: raise CliError("hopfield-mixer reproduce: --hidden-ratio is fixed by the grid (1, and 2 for SymMixer ×2); leave it out")
+    from hopfield_mixer.experiments import (ablation_tests, claim_tests, plot_energy, plot_lambda, plot_sym_trace, reproduction_configs,
+                                            reproduction_energy)
     over = {k: getattr(a, k) for k in _FIELDS if k != 'hidden_ratio'}
     cfgs = reproduction_configs(tuple(a.seeds), ablation=not a.no_ablation, lams=tuple(a.lams), **over)
     runs = _grid(a, cfgs, _title(a, 'reproduction'))
     claims, ablation = claim_tests(runs), ablation_tests(runs)
     out = Path(a.out)
-    _write_json(out / 'claims.json', dict(claims=claims, ablation=ablation, runs=len(runs),
-                                          total_seconds=sum(r['seconds'] for r in runs)))
+    write_json(out / 'claims.json', dict(claims=claims, ablation=ablation, runs=len(runs),
+                                         total_seconds=sum(r['seconds'] for r in runs)))
     energy = reproduction_energy(out, runs)
-    _write_json(out / 'energy.json', energy)
+    write_json(out / 'energy.json', energy)
     plot_lambda(runs, out / 'accuracy_vs_lambda.png', _title(a, 'reproduction'))
     plot_sym_trace(runs, out / 'sym_trace.png'); plot_energy(energy, out / 'energy.png')
     print('\n' + _verdicts(claims, ablation))
@@ -154,12 +153,13 @@ def _cmd_train(a):
     out = Path(a.out)
     if a.resume and a.restart: raise CliError("hopfield-mixer train: --resume and --restart exclude each other")
     if a.lam and a.variant != 'asym': raise CliError("hopfield-mixer train: --lam only applies to --variant asym")
+    from hopfield_mixer.experiments import run_one, run_state
     cfg = run_config(a, variant=a.variant, lam=a.lam if a.variant == 'asym' else 0., seed=a.seed)
     try: state = 'new' if a.restart else run_state(check_out_folder(out), cfg)
     except RunFolderError as e: raise CliError(f"hopfield-mixer train: {e}") from None
     if state == 'done':
         if a.resume:
-            print(f"hopfield-mixer train: {out} holds a finished run with these settings; nothing to resume, nothing changed")
+            if _rank() == 0: print(f"hopfield-mixer train: {out} holds a finished run with these settings; nothing to resume, nothing changed")
             return json.loads((out / 'result.json').read_text())
         raise CliError(f"hopfield-mixer train: {out} already holds a finished run; use --restart or another --out")
     if state == 'interrupted' and not a.resume:
@@ -167,9 +167,10 @@ def _cmd_train(a):
     if a.resume and state != 'interrupted':
         raise CliError(f"hopfield-mixer train: --resume: {out} holds no interrupted run to continue")
     r = run_one(cfg, out, resume=a.resume, quiet=a.quiet, keep_checkpoints=a.keep_checkpoints, compile=a.compile)
-    _write_json(out / 'metrics.json', r)
+    if _rank() != 0: return r                      # under torchrun rank 0 reports and writes
+    write_json(out / 'metrics.json', r)
     print(f"{'' if a.quiet else chr(10)}{r['label']} on {a.dataset}: top-1 last {100*r['top1_last']:.2f}%, best {100*r['top1_best']:.2f}%, "
-          f"symmetry index {r['sym_index']:.3f}, {r['seconds']:.1f} s"
+          f"symmetry index {r['sym_index']:.3f}, {r['seconds']:.1f} s" + (f" on {r['processes']} processes" if r['processes'] > 1 else '')
           + (f", {r['train_img_s']:.0f} training images/s" if r['train_img_s'] else " (no epoch left to train)"))
     print(f"wrote {out / 'model.pt'}, {out / 'config.json'}, {out / 'metrics.json'}")
     return r
@@ -185,7 +186,7 @@ def _common(p, out_default, epochs=5, dataset='digits', n_train=None, bs=64):
     g.add_argument('--n-train', type=_positive_int, default=n_train, help='use a random subset of this many training images' + (f' (default {n_train})' if n_train else ''))
     g.add_argument('--n-valid', type=_positive_int, default=None, help='... and of this many validation images')
     g = p.add_argument_group('model')
-    g.add_argument('--size', choices=tuple(SIZES), default='t')
+    g.add_argument('--size', choices=SIZE_NAMES, default='t')
     g.add_argument('--patch-size', type=_positive_int, default=None, help='default: 16-64 tokens for the image size')
     g.add_argument('--n-iter', type=_positive_int, default=1, help='Euler steps per block (default 1)')
     g.add_argument('--hidden-ratio', type=_positive_float, default=1.)
@@ -207,12 +208,27 @@ _NEEDS_PATH = {'mnist': 'a folder with the MNIST idx files (e.g. from the npm pa
                'cifar10': "the extracted 'cifar-10-batches-py' folder", 'cifar100': "the extracted 'cifar-100-python' folder",
                'imagefolder': 'a folder with train/ and val/ subfolders of class folders'}
 
-def _check_data_args(a):
-    "Data settings that need a flag, checked before anything is imported or trained."
-    if a.data_path is None and a.dataset in _NEEDS_PATH:
-        raise CliError(f"hopfield-mixer {a.command}: --dataset {a.dataset} needs --data-path: {_NEEDS_PATH[a.dataset]}")
-    if a.data_path is not None and not Path(a.data_path).is_dir():
-        raise CliError(f"hopfield-mixer {a.command}: --data-path {a.data_path}: no such folder")
+def _rank() -> int: return int(os.environ.get('RANK', 0))            # torchrun's, as fastai's rank_distrib reads it
+def _world() -> int: return int(os.environ.get('WORLD_SIZE', 1))
+
+def _check_args(a):
+    "Everything that can be checked before torch, timm or fastai load: the device's spelling, the data folder and its images, the launcher, the output folder."
+    where = f"hopfield-mixer {a.command}"
+    try:
+        if a.command == 'energy':
+            if a.out: check_out_folder(a.out)
+            return
+        check_device_name(a.device)
+        if a.precision == 'fp16' and a.device == 'cpu': raise CliError(f"{where}: --precision fp16 needs a CUDA device (precision='fp16' needs a CUDA device); use bf16 or fp32 on the CPU")
+        if a.data_path is None and a.dataset in _NEEDS_PATH: raise CliError(f"{where}: --dataset {a.dataset} needs --data-path: {_NEEDS_PATH[a.dataset]}")
+        if a.data_path is not None and not Path(a.data_path).is_dir(): raise CliError(f"{where}: --data-path {a.data_path}: no such folder")
+        if a.dataset == 'imagefolder': check_image_folder(a.data_path, a.bs)
+        if _world() > 1 and a.command != 'train':
+            raise CliError(f"{where}: runs in one process; under torchrun (WORLD_SIZE={_world()}) train one model with `hopfield-mixer train`")
+        if _world() > 1 and importlib.util.find_spec('accelerate') is None:
+            raise CliError(f"{where}: multi-process training needs accelerate: pip install 'hopfield-mixer[distributed]'")
+        check_out_folder(a.out)
+    except (ValueError, FileNotFoundError) as e: raise CliError(f"{where}: {e}") from None
 
 def build_parser() -> argparse.ArgumentParser:
     "The `hopfield-mixer` argument parser."
@@ -263,7 +279,7 @@ def main(argv=None) -> int:
         a = p.parse_args(argv)
         a.argv = list(sys.argv[1:] if argv is None else argv)
         if a.command is None: raise CliError(f"{p.prog}: give a command: compare, train, sweep, reproduce or energy")
-        if a.command != 'energy': _check_data_args(a)
+        _check_args(a)                           # before torch, timm or fastai are imported
         a.func(a)
         return 0
     except CliError as e:
@@ -276,3 +292,7 @@ def main(argv=None) -> int:
 def console_main():
     "What the console script calls."
     sys.exit(main())
+
+# %% ../nbs/08_cli.ipynb #c11a0002
+#| eval: false
+if __name__ == '__main__': console_main()

@@ -7,6 +7,7 @@ __all__ = ['LAMBDAS', 'ARCHS', 'MODEL_NAMES', 'default_cfgs', 'CONFLICT_ENV', 'l
            'register_timm_models']
 
 # %% ../nbs/11_zoo.ipynb #e399fef2
+import os
 import re
 
 from torch import nn
@@ -132,3 +133,6 @@ def register_timm_models(on_conflict:str='raise' # 'raise', 'overwrite' or 'skip
         if is_model(n) and n not in taken and model_entrypoint(n) is globals()[n]: names.append(n); continue
         register_model(globals()[n]); names.append(n)
     return names
+
+# %% ../nbs/11_zoo.ipynb #1db1cc72
+register_timm_models(os.environ.get(CONFLICT_ENV, 'raise'))     # importing this module registers the names
