@@ -219,7 +219,7 @@ def _check_args(a):
             if a.out: check_out_folder(a.out)
             return
         check_device_name(a.device)
-        if a.precision == 'fp16' and a.device == 'cpu': raise CliError(f"{where}: --precision fp16 needs a CUDA device (precision='fp16' needs a CUDA device); use bf16 or fp32 on the CPU")
+        if a.precision == 'fp16' and a.device == 'cpu': raise CliError(f"{where}: --precision fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
         if a.data_path is None and a.dataset in _NEEDS_PATH: raise CliError(f"{where}: --dataset {a.dataset} needs --data-path: {_NEEDS_PATH[a.dataset]}")
         if a.data_path is not None and not Path(a.data_path).is_dir(): raise CliError(f"{where}: --data-path {a.data_path}: no such folder")
         if a.dataset == 'imagefolder': check_image_folder(a.data_path, a.bs)

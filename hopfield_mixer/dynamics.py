@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from scipy.integrate import solve_ivp
 from .checks import check_choice
-from .energy import sec6_energy
+from .energy import _check_mixer_args, sec6_energy
 from .lagrangians import layernorm
 
 # %% ../nbs/11_continuous_dynamics.ipynb #03fc8525
@@ -25,6 +25,10 @@ def sphere(shape, radius:float, generator=None, dtype=torch.float64) -> torch.Te
 def block_velocity(x:torch.Tensor, W_s, W_c, Wt_s=None, Wt_c=None, hidden:str='summed', eps:float=1e-5) -> torch.Tensor:
     "dx/dt = (W_sᵀ + W̃_s) GELU(W_s a_s) + GELU(a_c W_cᵀ)(W_c + W̃_cᵀ) − x, a = LN(x) (summed over the other axis for hidden='summed')."
     check_choice('hidden', hidden, ('shared', 'summed'))
+    _check_mixer_args(x, W_s, W_c)
+    for name, Wt, W in (('Wt_s', Wt_s, W_s), ('Wt_c', Wt_c, W_c)):
+        if Wt is not None and tuple(Wt.shape) != tuple(W.T.shape):
+            raise ValueError(f"{name} must have the shape of the transposed in-weight, {tuple(W.T.shape)}; got {tuple(Wt.shape)}")
     g = layernorm(x, 1., 0., (-2, -1), eps)
     a_s, a_c = (g, g) if hidden == 'shared' else (g.sum(-1, keepdim=True), g.sum(-2, keepdim=True))
     V_s = W_s.T if Wt_s is None else W_s.T + Wt_s

@@ -7,7 +7,7 @@ __all__ = ['energy_metaformer', 'unit_images', 'HAMDenoiser', 'AddNoise', 'denoi
            'load_denoiser', 'train_energy_metaformer']
 
 # %% ../nbs/10_energy_metaformer.ipynb #a330cad7
-import json, sys, time
+import json, math, sys, time
 from pathlib import Path
 
 import torch
@@ -138,8 +138,12 @@ def train_energy_metaformer(
     "Train the paper's Energy MetaFormer (Sec 4.2) as a denoiser on CPU; write weights, settings and scores to `out`."
     check_choice('dataset', dataset, ('fashion_mnist', 'mnist'))
     for k, v in dict(n_train=n_train, epochs=epochs, bs=bs, n_hidden=n_hidden, steps=steps, n_test=n_test).items(): check_positive_int(k, v)
+    for k, v in dict(lr=lr, alpha=alpha, noise=noise).items():
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0): raise ValueError(f"{k} must be a positive number; got {k}={v!r}")
     folder = check_out_folder(out)
     xt, _, xv, _, _ = load_idx_folder(FASHION_MNIST_DIR if data_path is None else data_path, dataset)
+    for k, v, have in (('n_train', n_train, len(xt)), ('n_test', n_test, len(xv))):
+        if v > have: raise ValueError(f"{k}={v} is more than the {have} images {dataset} has")
     train, test = unit_images(xt[:n_train]), unit_images(xv[:n_test])
     learn = denoiser_learner(train, test, n_hidden, steps, alpha, noise, bs, lr, seed=seed)
     t = time.perf_counter()
