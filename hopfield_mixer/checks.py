@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['VARIANT_NAMES', 'SIZE_NAMES', 'NORMS', 'DATASETS', 'AUGMENTS', 'RECIPES', 'PRECISIONS', 'LAMS', 'REPRODUCE',
-           'IMAGE_EXTS', 'VALID_FOLDERS', 'check_choice', 'check_positive_int', 'check_probability', 'check_lam',
-           'check_device_name', 'atomic_write_text', 'write_json', 'atomic_write_jsonl', 'atomic_torch_save',
-           'RunFolderError', 'check_out_folder', 'DataError', 'read_image', 'to_8bit', 'check_image_folder']
+           'IMAGE_EXTS', 'VALID_FOLDERS', 'check_choice', 'check_positive_int', 'check_probability', 'check_number',
+           'check_lam', 'check_device_name', 'atomic_write_text', 'write_json', 'atomic_write_jsonl',
+           'atomic_torch_save', 'RunFolderError', 'check_out_folder', 'DataError', 'read_image', 'to_8bit',
+           'check_image_folder']
 
 # %% ../nbs/14_checks.ipynb #9934f4c0
 import json
@@ -44,11 +45,15 @@ def check_probability(name:str, value) -> float:
         raise ValueError(f"{name} must be a number in [0, 1); got {name}={value!r}")
     return float(value)
 
+def check_number(name:str, value, positive:bool=False) -> float:
+    "Raise a `ValueError` naming `name` unless `value` is a finite number (not a bool), `> 0` if `positive`, else `>= 0`."
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be a positive number; got {name}={value!r}" if positive else f"{name} must be a finite number >= 0; got {name}={value!r}")
+    return float(value)
+
 def check_lam(lam) -> float:
     "`lam` must be a finite number >= 0."
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam must be a finite number >= 0; got lam={lam!r}")
-    return float(lam)
+    return check_number('lam', lam)
 
 _DEVICE = re.compile(r'(auto|cpu|mps|meta|(cuda|xpu)(:\d+)?)')
 

@@ -6,19 +6,18 @@
 __all__ = ['sphere', 'block_velocity', 'solve_flow', 'flow_energies', 'largest_rise', 'sample_memory', 'starts', 'run_flow']
 
 # %% ../nbs/11_continuous_dynamics.ipynb #4f47f701
-import math
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.integrate import solve_ivp
-from .checks import check_choice
+from .checks import check_choice, check_number
 from .energy import _check_mixer_args, sec6_energy
 from .lagrangians import layernorm
 
 # %% ../nbs/11_continuous_dynamics.ipynb #03fc8525
 def sphere(shape, radius:float, generator=None, dtype=torch.float64) -> torch.Tensor:
     "A tensor of `shape` drawn uniformly from the sphere of Frobenius norm `radius` (radius 0: zeros)."
-    if not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius >= 0): raise ValueError(f"radius must be a finite number >= 0; got radius={radius!r}")
+    check_number('radius', radius)
     v = torch.randn(shape, generator=generator, dtype=dtype)
     return v * (radius / v.norm())
 

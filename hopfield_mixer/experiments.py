@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from .checks import (AUGMENTS, DATASETS, LAMS, NORMS, PRECISIONS, RECIPES, REPRODUCE, RunFolderError, atomic_write_jsonl, atomic_write_text,
-                                   check_choice, check_lam, check_out_folder)
+                                   check_choice, check_lam, check_number, check_out_folder)
 from .checks import write_json as _write_json
 from .data import get_dls
 from .layers import MixerMlp
@@ -77,9 +77,7 @@ class RunConfig:
         check_choice('variant', self.variant, tuple(VARIANTS))
         object.__setattr__(self, 'lam', check_lam(self.lam))            # lam=0 and lam=0. are one run (and one hash)
         if self.lam and self.variant != 'asym': raise ValueError(f"lam={self.lam} only applies to variant='asym' (got variant={self.variant!r})")
-        if isinstance(self.hidden_ratio, bool) or not isinstance(self.hidden_ratio, (int, float)) or not 0 < self.hidden_ratio < math.inf:
-            raise ValueError(f"hidden_ratio must be a positive number; got hidden_ratio={self.hidden_ratio!r}")
-        object.__setattr__(self, 'hidden_ratio', float(self.hidden_ratio))
+        object.__setattr__(self, 'hidden_ratio', check_number('hidden_ratio', self.hidden_ratio, positive=True))
         if self.lr is not None and not isinstance(self.lr, bool) and isinstance(self.lr, int): object.__setattr__(self, 'lr', float(self.lr))
         _opt_int('seed', self.seed, 0)
         if self.seed is None: raise ValueError("seed must be an integer >= 0; got seed=None")

@@ -10,7 +10,6 @@ __all__ = ['PENALTIES', 'FORMAT', 'SymmetryBreaking', 'SymIndex', 'CpuBf16', 'Pl
 
 # %% ../nbs/06_learner.ipynb #672f1710
 import json
-import math
 import os
 import platform
 import tempfile
@@ -38,7 +37,7 @@ with warnings.catch_warnings():   # importing fastai calls torch.jit.script, whi
     from fastai.optimizer import OptimWrapper
     from fastai.torch_core import distrib_barrier, get_model, num_distrib, rank_distrib
 
-from .checks import PRECISIONS, RECIPES, atomic_torch_save, atomic_write_jsonl, atomic_write_text, check_choice, check_lam
+from .checks import PRECISIONS, RECIPES, atomic_torch_save, atomic_write_jsonl, atomic_write_text, check_choice, check_lam, check_number
 from .layers import MixerNorm
 from .data import ImageTensors
 from .models import VARIANTS, MlpMixer, create_mixer, symmetry_index, symmetry_penalty
@@ -391,10 +390,8 @@ def mixer_learner(dls, # from `get_dls` (needs `img_size`, `in_chans`, `c`)
     check_choice('variant', variant, tuple(VARIANTS)); check_choice('recipe', recipe, RECIPES)
     check_choice('precision', precision, PRECISIONS); lam = check_lam(lam)
     if lam and variant != 'asym': raise ValueError(f"lam={lam} only applies to variant='asym' (got variant={variant!r})")
-    if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not 0 <= wd < math.inf:
-        raise ValueError(f"wd must be a finite number >= 0; got wd={wd!r}")
-    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0 or not math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number; got lr={lr!r}")
+    check_number('wd', wd)
+    if lr is not None: check_number('lr', lr, positive=True)
     cuda = dls.device is not None and torch.device(dls.device).type == 'cuda'
     if precision == 'fp16' and not cuda: raise ValueError("precision='fp16' needs a CUDA device; use 'fp32' or 'bf16' on the CPU")
     if recipe == 'paper': model_kwargs.setdefault('drop_path', 0.1)

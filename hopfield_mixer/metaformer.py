@@ -7,14 +7,14 @@ __all__ = ['energy_metaformer', 'unit_images', 'HAMDenoiser', 'AddNoise', 'denoi
            'load_denoiser', 'train_energy_metaformer']
 
 # %% ../nbs/10_energy_metaformer.ipynb #a330cad7
-import json, math, sys, time
+import json, sys, time
 from pathlib import Path
 
 import torch
 from torch import nn
 from fastcore.script import call_parse
 
-from .checks import atomic_torch_save, check_choice, check_out_folder, check_positive_int, write_json
+from .checks import atomic_torch_save, check_choice, check_number, check_out_folder, check_positive_int, write_json
 from .data import FASHION_MNIST_DIR, load_idx_folder      # first: it silences fastai's import-time warning
 from .ham import HAM, DenseSynapse, Neurons
 from .lagrangians import lagr_layernorm, lagr_relu
@@ -138,8 +138,7 @@ def train_energy_metaformer(
     "Train the paper's Energy MetaFormer (Sec 4.2) as a denoiser on CPU; write weights, settings and scores to `out`."
     check_choice('dataset', dataset, ('fashion_mnist', 'mnist'))
     for k, v in dict(n_train=n_train, epochs=epochs, bs=bs, n_hidden=n_hidden, steps=steps, n_test=n_test).items(): check_positive_int(k, v)
-    for k, v in dict(lr=lr, alpha=alpha, noise=noise).items():
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0): raise ValueError(f"{k} must be a positive number; got {k}={v!r}")
+    for k, v in dict(lr=lr, alpha=alpha, noise=noise).items(): check_number(k, v, positive=True)
     folder = check_out_folder(out)
     xt, _, xv, _, _ = load_idx_folder(FASHION_MNIST_DIR if data_path is None else data_path, dataset)
     for k, v, have in (('n_train', n_train, len(xt)), ('n_test', n_test, len(xv))):
