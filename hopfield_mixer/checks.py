@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['VARIANT_NAMES', 'SIZE_NAMES', 'NORMS', 'DATASETS', 'AUGMENTS', 'RECIPES', 'PRECISIONS', 'LAMS', 'REPRODUCE',
-           'IMAGE_EXTS', 'VALID_FOLDERS', 'check_choice', 'check_positive_int', 'check_probability', 'check_number',
-           'check_lam', 'check_device_name', 'atomic_write_text', 'write_json', 'atomic_write_jsonl',
-           'atomic_torch_save', 'RunFolderError', 'check_out_folder', 'DataError', 'read_image', 'to_8bit',
-           'check_image_folder']
+           'BUDGETS', 'IMAGE_EXTS', 'VALID_FOLDERS', 'check_choice', 'check_positive_int', 'check_probability',
+           'check_number', 'check_lam', 'check_device_name', 'atomic_write_text', 'atomic_write_bytes', 'write_json',
+           'atomic_write_jsonl', 'atomic_torch_save', 'RunFolderError', 'check_out_folder', 'DataError', 'read_image',
+           'to_8bit', 'check_image_folder']
 
 # %% ../nbs/14_checks.ipynb #9934f4c0
 import json
@@ -25,6 +25,7 @@ AUGMENTS = ('none', 'light', 'paper')
 RECIPES, PRECISIONS = ('quick', 'paper'), ('fp32', 'bf16', 'fp16')
 LAMS = (0., 1e-4, 1e-3, 1e-2, 1e-1, 1.)                             # the λ grid of the reproduction
 REPRODUCE = dict(dataset='fashion_mnist', n_train=20_000, n_valid=None, size='t', epochs=2, bs=128, recipe='quick', precision='fp32')
+BUDGETS = (2, 4, 8)                                                 # the epochs of the budget grid (reproduce's recipe at each)
 
 # %% ../nbs/14_checks.ipynb #537ab4b1
 def check_choice(name:str, value, allowed) -> str:
@@ -64,13 +65,21 @@ def check_device_name(device) -> str:
     return device
 
 # %% ../nbs/14_checks.ipynb #1febbfc5
-def atomic_write_text(path, text:str):
-    "Write `text` to `path` atomically (temporary file + rename)."
+def _atomic(path, write):
+    "Call `write(tmp)` on a temporary file beside `path`, then rename it over `path`; a failed write leaves no partial file."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp')
-    try: tmp.write_text(text)
+    try: write(tmp)
     except BaseException: tmp.unlink(missing_ok=True); raise             # a full disk leaves no partial file behind
     os.replace(tmp, path)
+
+def atomic_write_text(path, text:str):
+    "Write `text` to `path` atomically (temporary file + rename)."
+    _atomic(path, lambda tmp: tmp.write_text(text))
+
+def atomic_write_bytes(path, data:bytes):
+    "Write `data` to `path` atomically (temporary file + rename)."
+    _atomic(path, lambda tmp: tmp.write_bytes(data))
 
 def write_json(path, obj) -> Path:
     "Write `obj` to `path` as indented JSON, atomically; the path."
@@ -83,11 +92,7 @@ def atomic_write_jsonl(path, rows:list):
 def atomic_torch_save(obj, path):
     "`torch.save` to `path` atomically (temporary file + rename)."
     import torch
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    try: torch.save(obj, tmp)
-    except BaseException: tmp.unlink(missing_ok=True); raise
-    os.replace(tmp, path)
+    _atomic(path, lambda tmp: torch.save(obj, tmp))
 
 # %% ../nbs/14_checks.ipynb #4cd22406
 class RunFolderError(ValueError):

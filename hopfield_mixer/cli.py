@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from .checks import (AUGMENTS, DATASETS, LAMS, NORMS, PRECISIONS, RECIPES, REPRODUCE, SIZE_NAMES, RunFolderError,
+from .checks import (AUGMENTS, BUDGETS, DATASETS, LAMS, NORMS, PRECISIONS, RECIPES, REPRODUCE, SIZE_NAMES, RunFolderError,
                                    check_device_name, check_image_folder, check_out_folder, write_json)
 
 # %% ../nbs/08_cli.ipynb #447e61c1
@@ -149,6 +149,15 @@ def _cmd_reproduce(a):
     print(f"wrote {out / 'claims.json'}, {out / 'energy.json'}, {out / 'accuracy_vs_lambda.png'}, {out / 'sym_trace.png'}, {out / 'energy.png'}")
     return claims
 
+def _cmd_budget(a):
+    if a.hidden_ratio != 1: raise CliError("hopfield-mixer budget: --hidden-ratio is fixed by the grid (1); leave it out")
+    from hopfield_mixer.experiments import budget_configs, budget_folder, machine_info
+    over = {k: getattr(a, k) for k in _FIELDS if k not in ('hidden_ratio', 'epochs')}
+    cfgs = budget_configs(tuple(a.budgets), tuple(a.seeds), **over)
+    title = (f"budget on {a.dataset}: size {a.size}, {','.join(map(str, sorted(a.budgets)))} epochs, "
+             f"seeds {','.join(map(str, a.seeds))}, recipe {a.recipe}, {a.precision}")
+    return _grid(a, cfgs, title, name=budget_folder, reuse=tuple(a.reuse), machine=machine_info())
+
 def _cmd_train(a):
     out = Path(a.out)
     if a.resume and a.restart: raise CliError("hopfield-mixer train: --resume and --restart exclude each other")
@@ -177,7 +186,7 @@ def _cmd_train(a):
 
 # %% ../nbs/08_cli.ipynb #9344d841
 def _common(p, out_default, epochs=5, dataset='digits', n_train=None, bs=64):
-    "The data, model and training options every training command has, with this command's defaults."
+    "The data, model and training options every training command has, with this command's defaults (`epochs=None`: no `--epochs`)."
     g = p.add_argument_group('data')
     g.add_argument('--dataset', choices=DATASETS, default=dataset, help=f"default: {dataset}" + (' (inside scikit-learn)' if dataset == 'digits' else ''))
     g.add_argument('--data-path', default=None, help='folder with the dataset files (default per dataset)')
@@ -192,7 +201,7 @@ def _common(p, out_default, epochs=5, dataset='digits', n_train=None, bs=64):
     g.add_argument('--hidden-ratio', type=_positive_float, default=1.)
     g.add_argument('--norm', choices=NORMS, default='joint')
     g = p.add_argument_group('training')
-    g.add_argument('--epochs', type=_positive_int, default=epochs, help=f'default {epochs}')
+    if epochs: g.add_argument('--epochs', type=_positive_int, default=epochs, help=f'default {epochs}')
     g.add_argument('--bs', type=_positive_int, default=bs, help=f'default {bs}')
     g.add_argument('--lr', type=_positive_float, default=None, help="default: the recipe's")
     g.add_argument('--recipe', choices=RECIPES, default='quick')
@@ -223,6 +232,8 @@ def _check_args(a):
         if a.data_path is None and a.dataset in _NEEDS_PATH: raise CliError(f"{where}: --dataset {a.dataset} needs --data-path: {_NEEDS_PATH[a.dataset]}")
         if a.data_path is not None and not Path(a.data_path).is_dir(): raise CliError(f"{where}: --data-path {a.data_path}: no such folder")
         if a.dataset == 'imagefolder': check_image_folder(a.data_path, a.bs)
+        for g in getattr(a, 'reuse', ()):
+            if not Path(g).is_dir(): raise CliError(f"{where}: --reuse {g}: no such folder")
         if _world() > 1 and a.command != 'train':
             raise CliError(f"{where}: runs in one process; under torchrun (WORLD_SIZE={_world()}) train one model with `hopfield-mixer train`")
         if _world() > 1 and importlib.util.find_spec('accelerate') is None:
@@ -260,6 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--lams', type=_list_of(_nonneg_float, 'numbers'), default=list(LAMS), help='AsymMixer λ values (default 0,1e-4,1e-3,1e-2,1e-1,1)')
     r.add_argument('--no-ablation', action='store_true', help='leave out the AsymMixer λ=0 ablation runs')
     r.set_defaults(func=_cmd_reproduce)
+    b = sub.add_parser('budget', help="the claims against training budget: six of the reproduction's configurations at 2, 4 and 8 epochs",
+                       description="Train vanilla, ParaMixer, SymMixer, AsymMixer λ=0, AsymMixer λ=1e-3 and AsymMixer λ=0 with V₀ untied "
+                                   "with the reproduction's recipe, data subset and seeds at every budget (each its own one-cycle run, "
+                                   "in --out/runs/e<epochs>/), shortest budgets first; runs resume, and a finished run with the same "
+                                   "configuration in a --reuse grid is copied, not trained again.")
+    _common(b, 'hopfield-mixer-budget', epochs=None, **{k: REPRODUCE[k] for k in ('dataset', 'n_train', 'bs')})
+    b.set_defaults(**{k: v for k, v in REPRODUCE.items() if k != 'epochs'})
+    b.add_argument('--budgets', type=_list_of(_positive_int, 'numbers of epochs'), default=list(BUDGETS),
+                   help=f"comma-separated epochs (default {','.join(map(str, BUDGETS))})")
+    b.add_argument('--seeds', type=_list_of(_nonneg_int, 'seeds'), default=[0, 1, 2], help='comma-separated (default 0,1,2)')
+    b.add_argument('--reuse', action='append', default=[], metavar='GRID',
+                   help="a grid folder (e.g. results/reproduce) whose finished runs of the same configuration are copied instead of trained; repeatable")
+    b.set_defaults(func=_cmd_budget)
     e = sub.add_parser('energy', help='run the mixer memory and print its energy along the flow')
     e.add_argument('--tokens', type=_positive_int, default=16, help='S, number of tokens (default 16)')
     e.add_argument('--channels', type=_positive_int, default=8, help='C, number of channels (default 8)')
@@ -278,7 +302,7 @@ def main(argv=None) -> int:
     try:
         a = p.parse_args(argv)
         a.argv = list(sys.argv[1:] if argv is None else argv)
-        if a.command is None: raise CliError(f"{p.prog}: give a command: compare, train, sweep, reproduce or energy")
+        if a.command is None: raise CliError(f"{p.prog}: give a command: compare, train, sweep, reproduce, budget or energy")
         _check_args(a)                           # before torch, timm or fastai are imported
         a.func(a)
         return 0
