@@ -3,7 +3,8 @@
 Usage: python .ci/readme.py          # write README.md
        python .ci/readme.py --check  # exit 1 if README.md is out of date
 Markdown cells are copied, code cells become ```python blocks followed by their outputs (text indented, Markdown as
-it is, PNG figures written to results/readme/ and linked); cells marked
+it is, PNG figures written to results/readme/ and linked; links to pages point into nbs/, and a link to a file that
+does not exist fails both modes); cells marked
 `#| hide` are left out, as nbdev does; cells marked `#| echo: false` show their outputs without their code, as Quarto does.
 """
 import base64, json, re, sys
@@ -38,13 +39,22 @@ def render(nb_path, images):
             text = ''.join(o.get('text', '')) if o.get('output_type') == 'stream' else ''.join(data.get('text/plain', ''))
             if text.strip(): parts.append('    ' + text.rstrip().replace('\n', '\n    '))
     md = '\n\n'.join(p for p in parts if p)
+    # links to pages name notebooks beside index.ipynb; from the README (the repository's root) they are in nbs/
+    md = re.sub(r'\]\((?![a-z]+:|#|/)([\w.-]+\.ipynb)', r'](nbs/\1', md)
     # the title cell: '# title\n\n> summary' is kept as it is
     return HEADER + re.sub(r'\n{3,}', '\n\n', md) + '\n'
+
+def broken_links(text):
+    "The README's relative links (and #anchors of the README itself are not checked) whose files do not exist."
+    targets = [t.split('#')[0] for t in re.findall(r'\]\(([^)\s]+)\)', text)]
+    return sorted({t for t in targets if t and not re.match(r'^[a-z]+:', t) and not (root / t).exists()})
 
 if __name__ == '__main__':
     images = {}
     text, readme = render(root / 'nbs' / 'index.ipynb', images), root / 'README.md'
     stale = sorted(set((root / IMAGES).glob('*.png')) - {root / n for n in images}) if (root / IMAGES).exists() else []
+    broken = broken_links(text)
+    if broken: sys.exit(f"README.md would link to files that do not exist: {', '.join(broken)}")
     if '--check' in sys.argv[1:]:
         if (not readme.exists() or readme.read_text(encoding='utf-8') != text or stale
                 or any(not (root / n).exists() or (root / n).read_bytes() != b for n, b in images.items())):
