@@ -174,7 +174,7 @@ def _image_tensor(item, chans:int, size:tuple, where:str) -> torch.Tensor:
     if isinstance(item, np.ndarray): item = torch.from_numpy(np.ascontiguousarray(item))
     if not isinstance(item, torch.Tensor):
         raise TypeError(f"{where}: an image must be a file path, a PIL image, a numpy array or a tensor; got {type(item).__name__}")
-    t = item.detach().cpu()
+    t = item.detach().cpu().as_subclass(torch.Tensor)          # fastai's TensorImage & co. as plain tensors (their __format__ refuses specs)
     if t.ndim == 2: t = t[None]
     elif t.ndim == 3 and t.shape[0] not in (1, 3) and t.shape[-1] in (1, 3): t = t.permute(2, 0, 1)   # H x W x C
     if t.ndim != 3 or t.shape[0] not in (1, 3):
@@ -182,7 +182,9 @@ def _image_tensor(item, chans:int, size:tuple, where:str) -> torch.Tensor:
     if t.dtype != torch.uint8:
         if not t.is_floating_point(): raise TypeError(f"{where}: image tensors must be uint8 (0-255) or float (0-1); got {t.dtype}")
         if t.numel() and not (0 <= t.min() and t.max() <= 1):
-            raise ValueError(f"{where}: float images must hold raw values in [0, 1]; got values in [{t.min():.3g}, {t.max():.3g}]")
+            raise ValueError(f"{where}: float images must hold raw values in [0, 1]; got values in [{float(t.min()):.3g}, {float(t.max()):.3g}]"
+                             + (": this looks like a normalised batch tensor (from dls.one_batch() or a DataLoader); pass the raw item "
+                                "(dls.valid_ds[i][0]), an image file, or the decoded batch (dls.valid.decode((xb,))[0][i])" if t.min() < 0 else ''))
         t = t.float()
     if t.shape[0] != chans:                  # grey <-> colour, in [0, 1] floats
         t = _unit_float(t)
