@@ -12,8 +12,10 @@ __all__ = ['PENALTIES', 'FORMAT', 'SymmetryBreaking', 'SymIndex', 'CpuBf16', 'Pl
 import json
 import os
 import platform
+import shutil
 import tempfile
 import warnings
+import weakref
 from contextlib import contextmanager
 from functools import cache
 from functools import partial
@@ -59,10 +61,11 @@ class SymmetryBreaking(Callback):
 
     def before_epoch(self): self._sum, self._n = 0., 0
     def after_loss(self):
-        if not self.training or self.lam == 0: return
-        pen = symmetry_penalty(_unwrap(self.learn.model))
-        if self.reduction == 'mean': pen = pen / _n_tilde(_unwrap(self.learn.model))
-        self.learn.loss_grad = self.learn.loss_grad + self.lam * pen
+        if not self.training: return
+        model = _unwrap(self.learn.model)
+        with torch.set_grad_enabled(bool(self.lam) and torch.is_grad_enabled()): pen = symmetry_penalty(model)   # λ = 0: measured, no graph
+        if self.reduction == 'mean': pen = pen / _n_tilde(model)
+        if self.lam: self.learn.loss_grad = self.learn.loss_grad + self.lam * pen
         self._sum = self._sum + pen.detach(); self._n += 1          # summed on the device: no sync per batch
     def after_train(self): self.penalty = float(self._sum) / self._n if self._n else float('nan')
 
@@ -378,7 +381,8 @@ def mixer_learner(dls, # from `get_dls` (needs `img_size`, `in_chans`, `c`)
                   patch_size:int|None=None, # None: `default_patch_size(dls.img_size)`
                   lr:float|None=None, # None: `default_lr(recipe, bs)`
                   wd:float=0.05, # AdamW weight decay
-                  path=None, # folder for checkpoints (`path/checkpoints`) and exports; None: a new temporary folder
+                  path=None, # folder for checkpoints (`path/checkpoints`) and exports; None: a new temporary folder, removed with the Learner
+                  keep_temp:bool=False, # with `path=None`: keep the temporary folder after the Learner and the process are gone
                   compile:bool=False, # torch.compile the model
                   cbs=None, # more callbacks
                   opt_func=None, # None: `torch_adamw` (the recipe's betas and eps); or any fastai optimizer function
@@ -407,7 +411,8 @@ def mixer_learner(dls, # from `get_dls` (needs `img_size`, `in_chans`, `c`)
             warnings.warn(f"bf16 autocast on a CPU without native bf16 ({torch.backends.cpu.get_cpu_capability()}) is much "
                           "slower than fp32 (10-15x on our AVX2 machines)")
         extra.append(CpuBf16())
-    if path is None: path = tempfile.mkdtemp(prefix='hopfield-mixer-')
+    temp = path is None
+    if temp: path = tempfile.mkdtemp(prefix='hopfield-mixer-')
     learn = Learner(dls, model.to(dls.device) if dls.device is not None else model,
                     loss_func=LabelSmoothingCrossEntropyFlat(eps=0.1), opt_func=opt_func or _recipe_adamw(recipe),
                     splitter=partial(mixer_param_groups, decay_tilde=decay_tilde), lr=lr or default_lr(recipe, dls.bs * max(num_distrib(), 1)),
@@ -416,6 +421,7 @@ def mixer_learner(dls, # from `get_dls` (needs `img_size`, `in_chans`, `c`)
     if precision == 'fp16': learn.to_fp16()
     if compile: learn.model = torch.compile(learn.model)
     learn.recipe, learn.mixer_config = recipe, model.config
+    if temp and not keep_temp: weakref.finalize(learn, shutil.rmtree, path, True)   # when the Learner is collected, or at exit
     return learn
 
 def fit_mixer(learn:Learner, epochs:int, lr:float|None=None, start_epoch:int=0):
