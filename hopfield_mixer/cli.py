@@ -14,8 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-from .checks import (AUGMENTS, BUDGETS, DATASETS, LAMS, NORMS, PRECISIONS, RECIPES, REPRODUCE, SIZE_NAMES, RunFolderError,
-                                   check_device_name, check_image_folder, check_out_folder, write_json)
+from .checks import (AUGMENTS, BUDGETS, DATASETS, IMAGE_SIZES, LAMS, NORMS, PRECISIONS, RECIPES, REPRODUCE, SIZE_NAMES, RunConfig,
+                                   RunFolderError, check_device_name, check_image_folder, check_out_folder, check_patch_size, check_run_folder,
+                                   check_subset, cuda_absent, dataset_counts, run_state, write_json)
 
 # %% ../nbs/13_cli.ipynb #447e61c1
 class CliError(Exception):
@@ -76,8 +77,14 @@ _FIELDS = ('dataset', 'data_path', 'img_size', 'augment', 'n_train', 'n_valid', 
 
 def run_config(a, **spec):
     "The `RunConfig` of parsed arguments `a`, with `spec` (variant, lam, seed, ...) on top."
-    from hopfield_mixer.experiments import RunConfig
     return RunConfig(**{**{k: getattr(a, k) for k in _FIELDS}, **spec})
+
+def _check_folders(a, cfgs):
+    "Refuse, before torch loads, a grid whose run folders in `--out` hold runs with other settings."
+    if a.restart: return
+    try:
+        for c in cfgs: check_run_folder(Path(a.out) / 'runs' / c.folder_name, c)
+    except RunFolderError as e: raise CliError(f"hopfield-mixer {a.command}: {e}") from None
 
 # %% ../nbs/13_cli.ipynb #f1d2089c
 def _grid(a, cfgs, title, **extra):
@@ -103,14 +110,17 @@ def _title(a, what):
             f"recipe {a.recipe}, {a.precision}")
 
 def _cmd_compare(a):
-    from hopfield_mixer.experiments import summarize
     cfgs = [run_config(a, variant=v, lam=a.lam if v == 'asym' else 0., hidden_ratio=a.hidden_ratio * hr, seed=s)
             for v, hr in (_COMPARE[k] for k in a.variants) for s in a.seeds]
+    _check_folders(a, cfgs)
+    from hopfield_mixer.experiments import summarize
     return summarize(_grid(a, cfgs, _title(a, 'compare')))
 
 def _cmd_sweep(a):
+    cfgs = [run_config(a, variant='asym', lam=l, seed=s) for l in a.lams for s in a.seeds]
+    _check_folders(a, cfgs)
     from hopfield_mixer.experiments import summarize
-    return summarize(_grid(a, [run_config(a, variant='asym', lam=l, seed=s) for l in a.lams for s in a.seeds], _title(a, 'AsymMixer λ sweep')))
+    return summarize(_grid(a, cfgs, _title(a, 'AsymMixer λ sweep')))
 
 def _verdicts(claims, ablation) -> str:
     "The claims' verdicts and the ablation in a few lines."
@@ -174,9 +184,8 @@ def _cmd_train(a):
     out = Path(a.out)
     if a.resume and a.restart: raise CliError("hopfield-mixer train: --resume and --restart exclude each other")
     if a.lam and a.variant != 'asym': raise CliError("hopfield-mixer train: --lam only applies to --variant asym")
-    from hopfield_mixer.experiments import run_one, run_state
     cfg = run_config(a, variant=a.variant, lam=a.lam if a.variant == 'asym' else 0., seed=a.seed)
-    try: state = 'new' if a.restart else run_state(check_out_folder(out), cfg)
+    try: state = 'new' if a.restart else run_state(check_out_folder(out, create=False), cfg)    # before torch loads
     except RunFolderError as e: raise CliError(f"hopfield-mixer train: {e}") from None
     if state == 'done':
         if a.resume:
@@ -187,6 +196,7 @@ def _cmd_train(a):
         raise CliError(f"hopfield-mixer train: {out} holds an unfinished run; use --resume to continue it or --restart")
     if a.resume and state != 'interrupted':
         raise CliError(f"hopfield-mixer train: --resume: {out} holds no interrupted run to continue")
+    from hopfield_mixer.experiments import run_one
     r = run_one(cfg, out, resume=a.resume, quiet=a.quiet, keep_checkpoints=a.keep_checkpoints, compile=a.compile)
     if _rank() != 0: return r                      # under torchrun rank 0 reports and writes
     write_json(out / 'metrics.json', r)
@@ -233,24 +243,31 @@ def _rank() -> int: return int(os.environ.get('RANK', 0))            # torchrun'
 def _world() -> int: return int(os.environ.get('WORLD_SIZE', 1))
 
 def _check_args(a):
-    "Everything that can be checked before torch, timm or fastai load: the device's spelling, the data folder and its images, the launcher, the output folder."
+    "Everything that can be checked before torch, timm or fastai load: the device, the data folder and its images, what the data holds, the launcher, the output folder (not made)."
     where = f"hopfield-mixer {a.command}"
     try:
         if a.command == 'energy':
-            if a.out: check_out_folder(a.out)
+            if a.out: check_out_folder(a.out, create=False)
             return
         check_device_name(a.device)
+        if a.device.startswith('cuda') and cuda_absent():
+            raise CliError(f"{where}: --device {a.device}: this machine has no CUDA device; use --device cpu (or auto)")
         if a.precision == 'fp16' and a.device == 'cpu': raise CliError(f"{where}: --precision fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
         if a.data_path is None and a.dataset in _NEEDS_PATH: raise CliError(f"{where}: --dataset {a.dataset} needs --data-path: {_NEEDS_PATH[a.dataset]}")
         if a.data_path is not None and not Path(a.data_path).is_dir(): raise CliError(f"{where}: --data-path {a.data_path}: no such folder")
-        if a.dataset == 'imagefolder': check_image_folder(a.data_path, a.bs)
+        if a.dataset == 'imagefolder' and (a.n_train or a.n_valid):
+            raise CliError(f"{where}: --n-train/--n-valid: an image folder is used whole; make a folder with the subset, or leave them out")
+        counts = tuple(check_image_folder(a.data_path, a.bs)['n'].values()) if a.dataset == 'imagefolder' else dataset_counts(a.dataset, a.data_path)
+        check_subset(a.dataset, a.n_train, a.n_valid, counts)
+        side = a.img_size or IMAGE_SIZES[a.dataset]
+        check_patch_size(a.patch_size, side, f"{a.dataset} (--img-size {a.img_size})" if a.img_size else a.dataset)
         for g in getattr(a, 'reuse', ()):
             if not Path(g).is_dir(): raise CliError(f"{where}: --reuse {g}: no such folder")
         if _world() > 1 and a.command != 'train':
             raise CliError(f"{where}: runs in one process; under torchrun (WORLD_SIZE={_world()}) train one model with `hopfield-mixer train`")
         if _world() > 1 and importlib.util.find_spec('accelerate') is None:
             raise CliError(f"{where}: multi-process training needs accelerate: pip install 'hopfield-mixer[distributed]'")
-        check_out_folder(a.out)
+        check_out_folder(a.out, create=False)                  # made when the work starts: a refused command leaves no --out
     except (ValueError, FileNotFoundError) as e: raise CliError(f"{where}: {e}") from None
 
 def build_parser() -> argparse.ArgumentParser:
