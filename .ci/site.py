@@ -233,6 +233,29 @@ def _internal_links(page_html):
     return re.findall(r'<(?:a|link)\b[^>]*\bhref="([^"]*)"', page_html) + re.findall(r'<(?:img|script)\b[^>]*\bsrc="([^"]*)"', page_html)
 
 
+# The derivation pages: each exported function, class and method is shown, open, where its equation is (issue 19).
+DERIVATIONS = ('00_lagrangians.ipynb', '01_ham.ipynb', '02_mixer_ham.ipynb', '06_layers.ipynb')
+
+
+def exported_names(nb_path):
+    "The functions and classes defined at the top of a notebook's exported cells (imports-only cells have none)."
+    import ast
+    names = []
+    for c in json.loads(Path(nb_path).read_text())['cells']:
+        src = ''.join(c.get('source', ''))
+        if c['cell_type'] != 'code' or not re.search(r'^#\|\s*export', src, re.M): continue
+        tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.startswith('#|')))
+        names += [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    return names
+
+
+def shown_code(page_html):
+    "The code a reader sees without opening anything: every <pre> outside a closed fold and other than `show_doc`'s signatures, as text."
+    visible = re.sub(r'<details class="code-fold">.*?</details>', '', page_html, flags=re.S)
+    visible = re.sub(r'(</h[2-4]>)\s*<div class="sourceCode"[^>]*><pre.*?</pre></div>', r'\1', visible, flags=re.S)   # a signature under its heading
+    return html.unescape(re.sub(r'<[^>]+>', '', '\n'.join(re.findall(r'<pre[^>]*>(.*?)</pre>', visible, re.S))))
+
+
 def check(shots=True):
     if shutil.which(CHROMIUM) is None: die('chromium not found: apt-get install chromium')
     if not (site / 'pages.json').exists(): die('no built site: run `bash .ci/site` first')
@@ -245,6 +268,10 @@ def check(shots=True):
     t0, rows = time.time(), []
     for page in manifest:
         text = (site / page).read_text()
+        if manifest[page] in DERIVATIONS:
+            code = shown_code(text)
+            hidden = [n for n in exported_names(nbs / manifest[page]) if not re.search(rf'^\s*(def|class) {n}\b', code, re.M)]
+            if hidden: problems.append(f'{page}: exported code not shown open on the page: {", ".join(hidden)}')
         # links and sources: every relative target exists, every #anchor exists on its page
         for href in _internal_links(text):
             if re.match(r'^(https?:|mailto:|data:)', href): continue
