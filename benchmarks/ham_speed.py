@@ -1,0 +1,200 @@
+"""This project's HAM against HAMUX (JAX, under `jax.jit`) on the Energy MetaFormer's memory, in one interleaved run.
+
+    python benchmarks/ham_speed.py --hamux-python /path/to/venv/bin/python [--threads 1,2] [--rounds 7] [--reps 10]
+
+The memory is `energy_metaformer()`: a visible LayerNorm layer of 784 pixels between two ReLU layers of 900, two
+dense synapses. Both libraries get the same weights and the same states (batch 512, float32; written to a temporary
+.npz by this process). For each thread count, two worker processes start with that many threads — this project under
+the interpreter running this script, HAMUX under `--hamux-python`, a scratch virtual environment with
+`pip install hamux jax equinox fastcore jaxtyping` (HAMUX is a reference to measure against, not a dependency) — both
+pinned to the same cores; then, round after round, each worker times `--reps` calls of every task while the other one
+waits, so both see the same machine. Reported: medians over all calls, and ratios HAMUX time / this project's time
+(above 1: this project is faster).
+
+Tasks, the same work in both: `gradient` — the activations of every layer, the energy and dE/dg of every layer;
+`descent` — 10 Euler steps x <- x - 0.1 dE/dg on every layer, recording the energy of each of the 11 states. This
+project also runs `gradient` on its general path (every synapse differentiated by autograd) and the four products with
+W alone (the floor: 4 x 512 x 784 x 900 multiply-adds). Parity: the energies and dE/dg of both in float64.
+Writes benchmarks/results/ham_speed.json.
+"""
+import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+N_VIS, N_HID, BATCH, STEPS, ALPHA, EPS = 784, 900, 512, 10, 0.1, 1e-5
+TASKS = {'torch': ('gradient', 'gradient_general', 'descent', 'matmuls'), 'hamux': ('gradient', 'descent')}
+
+
+# ---------------------------------------------------------------- the workers (one process each, JSON lines on stdin/stdout)
+def _timed(f, reps, sync=lambda r: r):
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter(); sync(f()); ts.append(time.perf_counter() - t)
+    return ts
+
+
+def torch_worker(data):
+    import numpy as np, torch
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from hopfield_mixer.metaformer import energy_metaformer
+    torch.set_num_threads(int(os.environ['BENCH_THREADS']))
+    d = np.load(data)
+    def memory(dtype):
+        ham = energy_metaformer(N_VIS, N_HID, EPS).to(dtype)
+        with torch.no_grad():
+            for k in ('W_s', 'W_c'): ham.synapses[k].weight.copy_(torch.from_numpy(d[k]))
+        return ham, {k: torch.from_numpy(d[f'x_{k}']).to(dtype) for k in ('xs', 'v', 'xc')}
+    ham, xs = memory(torch.float32)
+    W = [ham.synapses[k].weight.detach() for k in ('W_s', 'W_c')]
+    g_v, g_h = torch.randn(BATCH, N_VIS), torch.randn(BATCH, N_HID)
+    tasks = {'gradient': lambda: ham.energy_and_dEdg(xs), 'gradient_general': lambda: ham.energy_and_dEdg(xs, general=True),
+             'descent': lambda: ham.descend(xs, STEPS, ALPHA), 'matmuls': lambda: [(g_v @ w.T, g_h @ w) for w in W]}
+    def parity():
+        ham64, xs64 = memory(torch.float64)
+        E, d = ham64.energy_and_dEdg(xs64)
+        return dict(energy=E.tolist(), **{f'dEdg_{k}': v.tolist() for k, v in d.items()})
+    with torch.no_grad(): serve(tasks, parity)
+
+
+def hamux_worker(data):
+    import numpy as np
+    import jax
+    jax.config.update('jax_enable_x64', True)
+    import jax.numpy as jnp
+    import hamux as hmx
+    from functools import partial
+    d = np.load(data)
+    def memory(dtype):
+        neurons = {'xs': hmx.NeuronLayer(hmx.lagr_relu, (N_HID,)), 'xc': hmx.NeuronLayer(hmx.lagr_relu, (N_HID,)),
+                   'v': hmx.NeuronLayer(partial(hmx.lagr_layernorm, eps=EPS), (N_VIS,))}
+        # HAMUX's LinearSynapse has E = -g1ᵀ W g2 with W (dim1, dim2): this project's W (hidden, visible), transposed
+        synapses = {k: hmx.LinearSynapse(W=jnp.asarray(d[k].T, dtype=dtype)) for k in ('W_s', 'W_c')}
+        ham = hmx.HAM(neurons, synapses, [(('v', 'xs'), 'W_s'), (('v', 'xc'), 'W_c')]).vectorize()
+        return ham, {k: jnp.asarray(d[f'x_{k}'], dtype=dtype) for k in ('xs', 'v', 'xc')}
+    ham, xs = memory(jnp.float32)
+
+    @jax.jit
+    def gradient(xs):
+        return ham.dEdact(ham.activations(xs), xs, return_energy=True)
+
+    @jax.jit
+    def descent(xs):
+        energies = []
+        for _ in range(STEPS):
+            E, g = ham.dEdact(ham.activations(xs), xs, return_energy=True)
+            energies.append(E)
+            xs = {k: xs[k] - ALPHA * g[k] for k in xs}
+        energies.append(ham.energy(ham.activations(xs), xs))
+        return xs, jnp.stack(energies)
+    block = lambda r: jax.block_until_ready(r)
+    block(gradient(xs)); block(descent(xs))                              # compile before timing
+    tasks = {'gradient': lambda: gradient(xs), 'descent': lambda: descent(xs)}
+    def parity():
+        ham64, xs64 = memory(jnp.float64)
+        E, g = ham64.dEdact(ham64.activations(xs64), xs64, return_energy=True)
+        return dict(energy=np.asarray(E).tolist(), **{f'dEdg_{k}': np.asarray(v).tolist() for k, v in g.items()})
+    serve(tasks, parity, block)
+
+
+def serve(tasks, parity, sync=lambda r: r):
+    for f in tasks.values(): sync(f())                                   # warm-up
+    print(json.dumps({'ready': True}), flush=True)
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd['task'] == 'parity': out = parity()
+        elif cmd['task'] == 'versions': out = versions()
+        else: out = _timed(tasks[cmd['task']], cmd['reps'], sync)
+        print(json.dumps(out), flush=True)
+
+
+def versions():
+    out = {}
+    for m in ('torch', 'jax', 'hamux', 'equinox', 'numpy'):
+        try: out[m] = __import__(m).__version__
+        except ImportError: pass
+    return out
+
+
+# ---------------------------------------------------------------- the driver
+class Worker:
+    def __init__(self, python, kind, data, threads, cores):
+        env = {**os.environ, 'BENCH_THREADS': str(threads), 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads),
+               'XLA_FLAGS': f'--xla_cpu_multi_thread_eigen={"true" if threads > 1 else "false"} intra_op_parallelism_threads={threads}',
+               'PYTHONWARNINGS': 'ignore'}
+        cmd = ['taskset', '-c', cores, python, __file__, '--worker', kind, '--data', data]
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.kind = kind
+        assert json.loads(self.p.stdout.readline()).get('ready'), f'{kind} worker did not start'
+
+    def ask(self, **cmd):
+        self.p.stdin.write(json.dumps(cmd) + '\n'); self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line: raise RuntimeError(f'the {self.kind} worker died')
+        return json.loads(line)
+
+    def close(self): self.p.stdin.close(); self.p.wait(timeout=60)
+
+
+def machine():
+    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor())
+    return dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--hamux-python', help='python of a virtual environment with hamux and jax')
+    p.add_argument('--threads', default='1,2', help='comma-separated thread counts (default 1,2)')
+    p.add_argument('--rounds', type=int, default=7, help='interleaved rounds per thread count (default 7)')
+    p.add_argument('--reps', type=int, default=10, help='timed calls per task and round (default 10)')
+    p.add_argument('--out', default=str(Path(__file__).resolve().parent / 'results' / 'ham_speed.json'))
+    p.add_argument('--worker', choices=('torch', 'hamux'), help=argparse.SUPPRESS)
+    p.add_argument('--data', help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.worker: return (torch_worker if a.worker == 'torch' else hamux_worker)(a.data)
+    if not a.hamux_python: p.error('--hamux-python is required (a venv with: pip install hamux jax equinox fastcore jaxtyping)')
+    import numpy as np, torch
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from hopfield_mixer.metaformer import energy_metaformer
+    torch.manual_seed(0)
+    ham = energy_metaformer(N_VIS, N_HID, EPS)                                   # xavier-uniform weights, seed 0
+    gen = torch.Generator().manual_seed(1)
+    arrays = {k: ham.synapses[k].weight.detach().double().numpy() for k in ('W_s', 'W_c')}
+    arrays.update({f'x_{k}': torch.randn(BATCH, n, generator=gen, dtype=torch.float64).numpy() for k, n in (('xs', N_HID), ('v', N_VIS), ('xc', N_HID))})
+    t0, results = time.time(), dict(threads={})
+    with tempfile.TemporaryDirectory() as tmp:
+        data = str(Path(tmp) / 'memory.npz'); np.savez(data, **arrays)
+        for threads in [int(t) for t in a.threads.split(',')]:
+            cores = ','.join(str(c) for c in range(threads))
+            workers = {'torch': Worker(sys.executable, 'torch', data, threads, cores), 'hamux': Worker(a.hamux_python, 'hamux', data, threads, cores)}
+            times = {(k, t): [] for k, ts in TASKS.items() for t in ts}
+            for r in range(a.rounds):                                            # interleaved: each worker in turn, each task in turn
+                for kind in (('torch', 'hamux') if r % 2 == 0 else ('hamux', 'torch')):
+                    for task in TASKS[kind]: times[(kind, task)] += workers[kind].ask(task=task, reps=a.reps)
+            med = {f'{k}_{t}_ms': 1e3 * statistics.median(v) for (k, t), v in times.items()}
+            row = dict(med, calls_per_task=a.rounds * a.reps,
+                       gradient_ratio=med['hamux_gradient_ms'] / med['torch_gradient_ms'],
+                       descent_ratio=med['hamux_descent_ms'] / med['torch_descent_ms'],
+                       general_over_fast=med['torch_gradient_general_ms'] / med['torch_gradient_ms'],
+                       matmul_gflops=4 * 2 * BATCH * N_VIS * N_HID / (med['torch_matmuls_ms'] * 1e6),
+                       gradient_over_matmuls=med['torch_gradient_ms'] / med['torch_matmuls_ms'])
+            if threads == 1:
+                par = {k: w.ask(task='parity') for k, w in workers.items()}
+                results['parity_float64'] = {key: float(np.abs(np.asarray(par['torch'][key]) - np.asarray(par['hamux'][key])).max())
+                                             for key in par['torch']}
+                results['parity_float64']['energy_scale'] = float(np.abs(np.asarray(par['torch']['energy'])).max())
+                results['versions'] = {**workers['hamux'].ask(task='versions'), **{k: v for k, v in workers['torch'].ask(task='versions').items() if k == 'torch'}}
+            for w in workers.values(): w.close()
+            results['threads'][str(threads)] = row
+            print(f"{threads} thread(s): gradient {med['torch_gradient_ms']:.1f} ms (general path {med['torch_gradient_general_ms']:.1f}, "
+                  f"the 4 products alone {med['torch_matmuls_ms']:.1f}) vs HAMUX {med['hamux_gradient_ms']:.1f} ms: {row['gradient_ratio']:.2f}x; "
+                  f"10-step descent {med['torch_descent_ms']:.1f} vs {med['hamux_descent_ms']:.1f} ms: {row['descent_ratio']:.2f}x", flush=True)
+    argv = ['<venv>/bin/python' if prev == '--hamux-python' else v for prev, v in zip([''] + sys.argv[1:], sys.argv[1:])]
+    results.update(command='python benchmarks/ham_speed.py ' + ' '.join(argv),
+                   machine=machine(), memory=dict(n_visible=N_VIS, n_hidden=N_HID, batch=BATCH, steps=STEPS, alpha=ALPHA, dtype='float32'),
+                   seconds=time.time() - t0, date=time.strftime('%Y-%m-%d'))
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(a.out).with_suffix('.tmp'); tmp.write_text(json.dumps(results, indent=1)); tmp.replace(a.out)
+    print('parity (float64, max |difference|):', {k: f'{v:.1e}' for k, v in results['parity_float64'].items()})
+    print(f'wrote {a.out}')
+
+
+if __name__ == '__main__': main()
