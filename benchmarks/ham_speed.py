@@ -145,6 +145,7 @@ def main():
     p.add_argument('--threads', default='1,2', help='comma-separated thread counts (default 1,2)')
     p.add_argument('--rounds', type=int, default=7, help='interleaved rounds per thread count (default 7)')
     p.add_argument('--reps', type=int, default=10, help='timed calls per task and round (default 10)')
+    p.add_argument('--cores', default=None, help="cores to pin the workers to, e.g. '1' (default: the first N for N threads)")
     p.add_argument('--out', default=str(Path(__file__).resolve().parent / 'results' / 'ham_speed.json'))
     p.add_argument('--worker', choices=('torch', 'hamux'), help=argparse.SUPPRESS)
     p.add_argument('--data', help=argparse.SUPPRESS)
@@ -163,7 +164,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         data = str(Path(tmp) / 'memory.npz'); np.savez(data, **arrays)
         for threads in [int(t) for t in a.threads.split(',')]:
-            cores = ','.join(str(c) for c in range(threads))
+            cores = a.cores or ','.join(str(c) for c in range(threads))
             workers = {'torch': Worker(sys.executable, 'torch', data, threads, cores), 'hamux': Worker(a.hamux_python, 'hamux', data, threads, cores)}
             times = {(k, t): [] for k, ts in TASKS.items() for t in ts}
             for r in range(a.rounds):                                            # interleaved: each worker in turn, each task in turn
