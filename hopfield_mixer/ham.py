@@ -15,7 +15,7 @@ from torch import nn
 
 from fastcore.basics import patch
 
-from .lagrangians import activation_of, _per_sample
+from .lagrangians import activation_of, legendre_of, _dot
 
 # %% ../nbs/01_ham.ipynb #59e56564
 def _as_shape(shape, name='shape'):
@@ -48,10 +48,11 @@ class Neurons(nn.Module):
         "$g = \\partial L/\\partial x$: the Lagrangian's closed form where it has one, else autograd (differentiable either way)."
         return activation_of(self.lagr, self.check(x), **self.lagrangian_kwargs)
 
-    def legendre(self, x, g=None):
-        "The Legendre term $x\\cdot g - L(x)$, one value per sample."
+    def legendre(self, x, g=None, closed:bool=False):
+        "The Legendre term $x\\cdot g - L(x)$, one value per sample; `closed`: the Lagrangian's closed form (its value at $g = g(x)$, not a function of `g`)."
         g = self.activation(x) if g is None else g
-        return _per_sample(x * g) - self.lagrangian(x)
+        if closed: return legendre_of(self.lagr, self.check(x), g, **self.lagrangian_kwargs)
+        return _dot(x, g) - self.lagrangian(x)                # differentiable in g: ∂/∂g = x, as @eq-dynamics needs
 
     def init_state(self, batch_size:int, std:float=0., generator=None, device=None, dtype=None):
         "States of `batch_size` samples: zeros, or normal noise of standard deviation `std`."
@@ -118,13 +119,13 @@ class LinearSynapse(Synapse):
 
     def energy(self, g_in, g_out):
         "$-g_\\text{out}\\cdot(W g_\\text{in} + b)$, one value per sample."
-        return -_per_sample(g_out * self._into_out(g_in))
+        return -_dot(g_out, self._into_out(g_in))
 
     def energy_and_currents(self, g_in, g_out, create_graph:bool=False) -> tuple:
         "The energy and the currents $(W^\\top g_\\text{out},\\ W g_\\text{in} + b)$ in closed form; no graph unless `create_graph`."
         with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
             into_out = self._into_out(g_in)
-            return -_per_sample(g_out * into_out), (self.transpose(g_out), into_out)
+            return -_dot(g_out, into_out), (self.transpose(g_out), into_out)
 
 class DenseSynapse(LinearSynapse):
     "All-to-all coupling between a layer of shape `in_shape` and one of `out_shape`, optionally with a bias on the output."
@@ -215,7 +216,7 @@ class BiasSynapse(Synapse):
 
     def energy(self, g):
         "$-b\\cdot g$, one value per sample."
-        return -_per_sample(g * self.bias)
+        return -_dot(g, self.bias.expand_as(g))
 
     def energy_and_currents(self, g, create_graph:bool=False) -> tuple:
         "The energy and the current $b$, in closed form."
@@ -291,15 +292,15 @@ def energy_and_dEdg(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=Fals
     "The energy (@eq-energy) and $\\partial E/\\partial g^A = x^A - \\sum_c I_c^A$ (@eq-dynamics) for every layer, in one pass."
     with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
         gs = self.activations(xs) if gs is None else gs
-        E = sum(self.neurons[k].legendre(x, gs[k]) for k, x in xs.items())
-        d = dict(xs)
+        E = sum(self.neurons[k].legendre(x, gs[k], closed=True) for k, x in xs.items())
+        d = {}
         for names, s in self.connections:
             syn = self.synapses[s]
             E_c, currents = (Synapse.energy_and_currents if general else type(syn).energy_and_currents)(
                 syn, *(gs[n] for n in names), create_graph=create_graph)
             E = E + E_c
-            for n, I in zip(names, currents): d[n] = d[n] - I
-    return E, d
+            for n, I in zip(names, currents): d[n] = d[n].sub_(I) if n in d else torch.sub(xs[n], I)   # ours after the first: in place
+    return E, {k: d.get(k, x) for k, x in xs.items()}
 
 @patch
 def dEdg(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:bool=False) -> dict:
@@ -310,7 +311,7 @@ def dEdg(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:
 def step(self:HAM, xs:dict, alpha=0.1, create_graph:bool=False) -> dict:
     "One Euler step $x^A \\leftarrow x^A - \\alpha_A\\,\\partial E/\\partial g^A$; `alpha` a float or a dict per layer (missing: 0)."
     alphas, d = _alphas(self, alpha), self.dEdg(xs, create_graph=create_graph)
-    return {k: x - alphas[k] * d[k] if alphas[k] else x for k, x in xs.items()}
+    return {k: torch.sub(x, d[k], alpha=alphas[k]) if alphas[k] else x for k, x in xs.items()}
 
 @patch
 def equilibrium(self:HAM, xs:dict, names) -> dict:
@@ -332,7 +333,8 @@ def descend(self:HAM, xs:dict, n_steps:int=10, alpha=0.1, general:bool=False) ->
     for _ in range(n_steps):
         E, d = self.energy_and_dEdg(xs, general=general)
         energies.append(E.detach())
-        xs = {k: (x - alphas[k] * d[k]).detach() if alphas[k] else x for k, x in xs.items()}
+        xs = {k: (d[k].mul_(-alphas[k]).add_(x) if d[k] is not x else x * (1 - alphas[k])) if alphas[k] else x   # d is ours: in place
+              for k, x in xs.items()}
     with torch.no_grad(): energies.append(self.energy(xs))
     return xs, torch.stack(energies)
 
