@@ -40,7 +40,9 @@ def train_conv_memory(
     bs:int=512, # batch size
     lr:float=1e-3, # Adam's learning rate
     channels:int=64, # feature maps
-    kernel_size:int=7, stride:int=2, padding:int=3, # the convolution's
+    kernel_size:int=7, # the filters' side
+    stride:int=2, # the convolution's stride
+    padding:int=3, # and its zero padding
     steps:int=10, # descent steps per image
     alpha:float=0.1, # step size
     noise:float=0.3, # standard deviation of the noise added to the unit-norm image

@@ -132,7 +132,7 @@ def trend(epochs:list, values:list, confidence:float=0.95) -> dict:
     fit = stats.linregress([math.log2(e) for e in epochs], values)
     half = stats.t.ppf((1 + confidence) / 2, len(values) - 2) * fit.stderr
     ci = [fit.slope - half, fit.slope + half]
-    says = 'shrinks' if ci[1] < 0 else 'grows' if ci[0] > 0 else 'no trend resolved'
+    says = 'falls' if ci[1] < 0 else 'rises' if ci[0] > 0 else 'no trend resolved'
     return dict(slope_per_doubling=fit.slope, ci=ci, p=float(fit.pvalue), intercept=fit.intercept, n=len(values), verdict=says)
 
 def budget_tests(runs:list, alpha:float=0.05) -> dict:
