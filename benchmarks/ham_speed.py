@@ -13,15 +13,17 @@ waits, so both see the same machine. Reported: medians over all calls, and ratio
 
 Tasks, the same work in both: `gradient` — the activations of every layer, the energy and dE/dg of every layer;
 `descent` — 10 Euler steps x <- x - 0.1 dE/dg on every layer, recording the energy of each of the 11 states. This
-project also runs `gradient` on its general path (every synapse differentiated by autograd) and the four products with
-W alone (the floor: 4 x 512 x 784 x 900 multiply-adds). Parity: the energies and dE/dg of both in float64.
+project also runs `gradient` on a memory kept inside `frozen()` (weights packed once for oneDNN, as for repeated
+inference; `descend` does this itself for each call), on its general path (every synapse differentiated by autograd),
+and the four products with W alone (the floor: 4 x 512 x 784 x 900 multiply-adds), by PyTorch's `@` and by the
+frozen synapses. Parity: the energies and dE/dg of both in float64.
 Writes benchmarks/results/ham_speed.json.
 """
-import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, contextlib, json, os, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 N_VIS, N_HID, BATCH, STEPS, ALPHA, EPS = 784, 900, 512, 10, 0.1, 1e-5
-TASKS = {'torch': ('gradient', 'gradient_general', 'descent', 'matmuls'), 'hamux': ('gradient', 'descent')}
+TASKS = {'torch': ('gradient', 'gradient_frozen', 'gradient_general', 'descent', 'matmuls', 'matmuls_frozen'), 'hamux': ('gradient', 'descent')}
 
 
 # ---------------------------------------------------------------- the workers (one process each, JSON lines on stdin/stdout)
@@ -44,10 +46,15 @@ def torch_worker(data):
             for k in ('W_s', 'W_c'): ham.synapses[k].weight.copy_(torch.from_numpy(d[k]))
         return ham, {k: torch.from_numpy(d[f'x_{k}']).to(dtype) for k in ('xs', 'v', 'xc')}
     ham, xs = memory(torch.float32)
+    still, _ = memory(torch.float32); stack = contextlib.ExitStack(); stack.enter_context(still.frozen())   # a memory kept frozen
     W = [ham.synapses[k].weight.detach() for k in ('W_s', 'W_c')]
+    S = [still.synapses[k] for k in ('W_s', 'W_c')]
     g_v, g_h = torch.randn(BATCH, N_VIS), torch.randn(BATCH, N_HID)
-    tasks = {'gradient': lambda: ham.energy_and_dEdg(xs), 'gradient_general': lambda: ham.energy_and_dEdg(xs, general=True),
-             'descent': lambda: ham.descend(xs, STEPS, ALPHA), 'matmuls': lambda: [(g_v @ w.T, g_h @ w) for w in W]}
+    tasks = {'gradient': lambda: ham.energy_and_dEdg(xs), 'gradient_frozen': lambda: still.energy_and_dEdg(xs),
+             'gradient_general': lambda: ham.energy_and_dEdg(xs, general=True),
+             'descent': lambda: ham.descend(xs, STEPS, ALPHA),                  # descend packs the weights itself, once per call
+             'matmuls': lambda: [(g_v @ w.T, g_h @ w) for w in W],               # PyTorch's own product
+             'matmuls_frozen': lambda: [(s(g_v), s.transpose(g_h)) for s in S]}  # the synapses' product while frozen
     def parity():
         ham64, xs64 = memory(torch.float64)
         E, d = ham64.energy_and_dEdg(xs64)
@@ -173,10 +180,13 @@ def main():
             med = {f'{k}_{t}_ms': 1e3 * statistics.median(v) for (k, t), v in times.items()}
             row = dict(med, calls_per_task=a.rounds * a.reps,
                        gradient_ratio=med['hamux_gradient_ms'] / med['torch_gradient_ms'],
+                       gradient_frozen_ratio=med['hamux_gradient_ms'] / med['torch_gradient_frozen_ms'],
                        descent_ratio=med['hamux_descent_ms'] / med['torch_descent_ms'],
                        general_over_fast=med['torch_gradient_general_ms'] / med['torch_gradient_ms'],
                        matmul_gflops=4 * 2 * BATCH * N_VIS * N_HID / (med['torch_matmuls_ms'] * 1e6),
-                       gradient_over_matmuls=med['torch_gradient_ms'] / med['torch_matmuls_ms'])
+                       matmul_frozen_gflops=4 * 2 * BATCH * N_VIS * N_HID / (med['torch_matmuls_frozen_ms'] * 1e6),
+                       gradient_over_matmuls=med['torch_gradient_ms'] / med['torch_matmuls_ms'],
+                       gradient_frozen_over_matmuls=med['torch_gradient_frozen_ms'] / med['torch_matmuls_frozen_ms'])
             if threads == 1:
                 par = {k: w.ask(task='parity') for k, w in workers.items()}
                 results['parity_float64'] = {key: float(np.abs(np.asarray(par['torch'][key]) - np.asarray(par['hamux'][key])).max())
@@ -185,8 +195,10 @@ def main():
                 results['versions'] = {**workers['hamux'].ask(task='versions'), **{k: v for k, v in workers['torch'].ask(task='versions').items() if k == 'torch'}}
             for w in workers.values(): w.close()
             results['threads'][str(threads)] = row
-            print(f"{threads} thread(s): gradient {med['torch_gradient_ms']:.1f} ms (general path {med['torch_gradient_general_ms']:.1f}, "
-                  f"the 4 products alone {med['torch_matmuls_ms']:.1f}) vs HAMUX {med['hamux_gradient_ms']:.1f} ms: {row['gradient_ratio']:.2f}x; "
+            print(f"{threads} thread(s): gradient {med['torch_gradient_ms']:.1f} ms, frozen {med['torch_gradient_frozen_ms']:.1f} "
+                  f"(general path {med['torch_gradient_general_ms']:.1f}; the 4 products alone {med['torch_matmuls_ms']:.1f}, "
+                  f"frozen {med['torch_matmuls_frozen_ms']:.1f}) vs HAMUX {med['hamux_gradient_ms']:.1f} ms: {row['gradient_ratio']:.2f}x, "
+                  f"frozen {row['gradient_frozen_ratio']:.2f}x; "
                   f"10-step descent {med['torch_descent_ms']:.1f} vs {med['hamux_descent_ms']:.1f} ms: {row['descent_ratio']:.2f}x", flush=True)
     argv = ['<venv>/bin/python' if prev == '--hamux-python' else v for prev, v in zip([''] + sys.argv[1:], sys.argv[1:])]
     results.update(command='python benchmarks/ham_speed.py ' + ' '.join(argv),

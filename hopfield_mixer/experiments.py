@@ -150,7 +150,7 @@ def _pm(m, s): return f"{100*m:6.2f} ± {100*s:4.2f}" if s == s else f"{100*m:6.
 
 def _names(rows:list) -> list:
     "The rows' labels, with the budget ('AsymMixer λ=0, 4 epochs') when the rows hold more than one."
-    several = len({r['epochs'] for r in rows}) > 1
+    several = len({r.get('epochs') for r in rows}) > 1              # summaries written before budgets have no 'epochs': one budget
     return [f"{r['label']}, {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}" if several else r['label'] for r in rows]
 
 def format_table(rows:list) -> str:

@@ -8,6 +8,7 @@ __all__ = ['Neurons', 'Synapse', 'LinearSynapse', 'DenseSynapse', 'AxisSynapse',
 
 # %% ../nbs/01_ham.ipynb #78e92369
 import math
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -127,22 +128,53 @@ class LinearSynapse(Synapse):
             into_out = self._into_out(g_in)
             return -_dot(g_out, into_out), (self.transpose(g_out), into_out)
 
+_ONEDNN = None                                                   # whether oneDNN's packed-weight product works here: found out once
+
+def _onednn_available() -> bool:
+    global _ONEDNN
+    if _ONEDNN is None:
+        try:
+            w = torch.ops.mkldnn._reorder_linear_weight(torch.ones(2, 3))
+            _ONEDNN = bool(torch.ops.mkldnn._linear_pointwise(torch.ones(1, 3), w, None, 'none', [], '').eq(3).all())
+        except (AttributeError, RuntimeError, NotImplementedError): _ONEDNN = False
+    return _ONEDNN
+
 class DenseSynapse(LinearSynapse):
     "All-to-all coupling between a layer of shape `in_shape` and one of `out_shape`, optionally with a bias on the output."
     def __init__(self, in_shape, out_shape, weight=None, bias:bool=False):
         super().__init__()
         self.in_shape, self.out_shape = _as_shape(in_shape, 'in_shape'), _as_shape(out_shape, 'out_shape')
         self._init_weight(weight, math.prod(self.out_shape), math.prod(self.in_shape)); self._init_bias(bias)
+        self._packed, self._frozen = {}, 0
 
     def extra_repr(self): return f"in_shape={self.in_shape}, out_shape={self.out_shape}, bias={self.bias is not None}"
 
+    def __getstate__(self): return {**super().__getstate__(), '_packed': {}, '_frozen': 0}   # packed weights are a cache: not pickled
+
+    def freeze(self, on:bool=True):
+        "Enter (or leave) a stretch where the weight does not change: float32 weights on the CPU are packed for oneDNN once, dropped on the last leave."
+        self._frozen = max(self._frozen + (1 if on else -1), 0)
+        W = self.weight
+        if on and self._frozen == 1 and W.dtype == torch.float32 and W.device.type == 'cpu' and _onednn_available():
+            with torch.no_grad():
+                self._packed = {(t, W.data_ptr()): torch.ops.mkldnn._reorder_linear_weight(W.T.contiguous() if t else W) for t in (False, True)}
+        if not self._frozen: self._packed = {}
+
+    def _product(self, g, transpose:bool):
+        "`g @ Wᵀ` (or `g @ W`); while frozen and without autograd, by oneDNN on the packed weight."
+        W = self.weight
+        hit = self._packed.get((transpose, W.data_ptr())) if self._packed else None
+        if hit is not None and g.dtype == torch.float32 and not (torch.is_grad_enabled() and (g.requires_grad or W.requires_grad)):
+            return torch.ops.mkldnn._linear_pointwise(g.contiguous(), hit, None, 'none', [], '')
+        return g @ (W if transpose else W.T)
+
     def forward(self, g_in):
         "The current $W g_\\text{in}$ into the output layer."
-        return (g_in.reshape(g_in.shape[0], -1) @ self.weight.T).reshape(g_in.shape[0], *self.out_shape)
+        return self._product(g_in.reshape(g_in.shape[0], -1), False).reshape(g_in.shape[0], *self.out_shape)
 
     def transpose(self, g_out):
         "The current $W^\\top g_\\text{out}$ into the input layer."
-        return (g_out.reshape(g_out.shape[0], -1) @ self.weight).reshape(g_out.shape[0], *self.in_shape)
+        return self._product(g_out.reshape(g_out.shape[0], -1), True).reshape(g_out.shape[0], *self.in_shape)
 
 class AxisSynapse(LinearSynapse):
     "Coupling along one axis of an `in_shape` layer, shared across the other axes (MLP-Mixer weight sharing)."
@@ -288,19 +320,29 @@ def _alphas(ham, alpha):
     return {k: alpha for k in ham.neurons}
 
 @patch
-def energy_and_dEdg(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:bool=False) -> tuple:
-    "The energy (@eq-energy) and $\\partial E/\\partial g^A = x^A - \\sum_c I_c^A$ (@eq-dynamics) for every layer, in one pass."
+def energy_and_currents(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:bool=False) -> tuple:
+    "The energy (@eq-energy) and the total current $\\sum_c I_c^A$ into every layer that has one, in one pass."
     with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
         gs = self.activations(xs) if gs is None else gs
         E = sum(self.neurons[k].legendre(x, gs[k], closed=True) for k, x in xs.items())
-        d = {}
+        total, owned = {}, set()
         for names, s in self.connections:
             syn = self.synapses[s]
             E_c, currents = (Synapse.energy_and_currents if general else type(syn).energy_and_currents)(
                 syn, *(gs[n] for n in names), create_graph=create_graph)
             E = E + E_c
-            for n, I in zip(names, currents): d[n] = d[n].sub_(I) if n in d else torch.sub(xs[n], I)   # ours after the first: in place
-    return E, {k: d.get(k, x) for k, x in xs.items()}
+            for n, I in zip(names, currents):
+                if n not in total: total[n] = I                          # a synapse's own tensor (maybe a view of its bias): not ours
+                elif n in owned: total[n].add_(I)
+                else: total[n] = total[n] + I; owned.add(n)
+    return E, total
+
+@patch
+def energy_and_dEdg(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:bool=False) -> tuple:
+    "The energy (@eq-energy) and $\\partial E/\\partial g^A = x^A - \\sum_c I_c^A$ (@eq-dynamics) for every layer, in one pass."
+    E, total = self.energy_and_currents(xs, gs, create_graph, general)
+    with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
+        return E, {k: x - total[k] if k in total else x for k, x in xs.items()}
 
 @patch
 def dEdg(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:bool=False) -> dict:
@@ -325,17 +367,27 @@ def equilibrium(self:HAM, xs:dict, names) -> dict:
     return {k: (x - d[k]).detach() if k in names else x for k, x in xs.items()}
 
 @patch
+@contextmanager
+def frozen(self:HAM):
+    "A stretch of evaluations with fixed weights (inference, a descent): dense synapses pack their float32 weights for oneDNN once; do not change the weights inside."
+    syns = [s for s in self.synapses.values() if hasattr(s, 'freeze')]
+    for s in syns: s.freeze()
+    try: yield self
+    finally:
+        for s in syns: s.freeze(False)
+
+@patch
 def descend(self:HAM, xs:dict, n_steps:int=10, alpha=0.1, general:bool=False) -> tuple:
     "Run `n_steps` Euler steps; returns the final states and the energies, shape `(n_steps+1, batch)`: one pass per step."
     if not isinstance(n_steps, int) or n_steps < 0: raise ValueError(f"n_steps must be an int >= 0; got {n_steps!r}")
     alphas = _alphas(self, alpha)
     xs, energies = {k: x.detach() for k, x in self._check_states(xs).items()}, []
-    for _ in range(n_steps):
-        E, d = self.energy_and_dEdg(xs, general=general)
-        energies.append(E.detach())
-        xs = {k: (d[k].mul_(-alphas[k]).add_(x) if d[k] is not x else x * (1 - alphas[k])) if alphas[k] else x   # d is ours: in place
-              for k, x in xs.items()}
-    with torch.no_grad(): energies.append(self.energy(xs))
+    with self.frozen():                                           # fixed weights: dense synapses packed once for the whole descent
+        for _ in range(n_steps):
+            E, total = self.energy_and_currents(xs, general=general)
+            energies.append(E.detach())                           # x − α(x − I) = lerp(x, I, α): one pass
+            xs = {k: (torch.lerp(x, total[k], alphas[k]) if k in total else x * (1 - alphas[k])) if alphas[k] else x for k, x in xs.items()}
+        with torch.no_grad(): energies.append(self.energy(xs))
     return xs, torch.stack(energies)
 
 # %% ../nbs/01_ham.ipynb #8a2c87f3
