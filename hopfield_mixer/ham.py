@@ -319,6 +319,10 @@ def _alphas(ham, alpha):
         raise ValueError(f"alpha must be a finite number >= 0 or a dict layer -> step; got {alpha!r}")
     return {k: alpha for k in ham.neurons}
 
+def _euler(xs:dict, total:dict, alphas:dict) -> dict:
+    "$x - \\alpha(x - I) = \\mathrm{lerp}(x, I, \\alpha)$ per layer, one pass; a layer without current decays, one with $\\alpha = 0$ stays."
+    return {k: (torch.lerp(x, total[k], alphas[k]) if k in total else x * (1 - alphas[k])) if alphas[k] else x for k, x in xs.items()}
+
 @patch
 def energy_and_currents(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:bool=False) -> tuple:
     "The energy (@eq-energy) and the total current $\\sum_c I_c^A$ into every layer that has one, in one pass."
@@ -352,8 +356,8 @@ def dEdg(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:
 @patch
 def step(self:HAM, xs:dict, alpha=0.1, create_graph:bool=False) -> dict:
     "One Euler step $x^A \\leftarrow x^A - \\alpha_A\\,\\partial E/\\partial g^A$; `alpha` a float or a dict per layer (missing: 0)."
-    alphas, d = _alphas(self, alpha), self.dEdg(xs, create_graph=create_graph)
-    return {k: torch.sub(x, d[k], alpha=alphas[k]) if alphas[k] else x for k, x in xs.items()}
+    alphas = _alphas(self, alpha)
+    return _euler(xs, self.energy_and_currents(xs, create_graph=create_graph)[1], alphas)
 
 @patch
 def equilibrium(self:HAM, xs:dict, names) -> dict:
@@ -385,8 +389,8 @@ def descend(self:HAM, xs:dict, n_steps:int=10, alpha=0.1, general:bool=False) ->
     with self.frozen():                                           # fixed weights: dense synapses packed once for the whole descent
         for _ in range(n_steps):
             E, total = self.energy_and_currents(xs, general=general)
-            energies.append(E.detach())                           # x − α(x − I) = lerp(x, I, α): one pass
-            xs = {k: (torch.lerp(x, total[k], alphas[k]) if k in total else x * (1 - alphas[k])) if alphas[k] else x for k, x in xs.items()}
+            energies.append(E.detach())
+            xs = _euler(xs, total, alphas)
         with torch.no_grad(): energies.append(self.energy(xs))
     return xs, torch.stack(energies)
 

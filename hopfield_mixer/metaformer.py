@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from fastcore.script import call_parse
 
-from .checks import atomic_torch_save, check_choice, check_number, check_out_folder, check_positive_int, write_json
+from .checks import atomic_torch_save, check_choice, check_number, check_out_folder, check_positive_int, check_subset, write_json
 from .data import FASHION_MNIST_DIR, load_idx_folder      # first: it silences fastai's import-time warning
 from .ham import HAM, DenseSynapse, Neurons
 from .lagrangians import lagr_layernorm, lagr_relu
@@ -149,8 +149,7 @@ def train_denoiser(memory:dict, # the memory's spec (`build_memory`), e.g. `dict
     for k, v in dict(lr=lr, alpha=alpha, noise=noise).items(): check_number(k, v, positive=True)
     folder = check_out_folder(out, create=False)
     xt, _, xv, _, _ = load_idx_folder(FASHION_MNIST_DIR if data_path is None else data_path, dataset)
-    for k, v, have in (('n_train', n_train, len(xt)), ('n_test', n_test, len(xv))):
-        if v > have: raise ValueError(f"{k}={v} is more than the {have} images {dataset} has")
+    check_subset(dataset, n_train, n_test, (len(xt), len(xv)), valid=('n_test', 'test'))
     train, test = unit_images(xt[:n_train]), unit_images(xv[:n_test])
     learn = denoiser_learner(train, test, steps=steps, alpha=alpha, noise=noise, bs=bs, lr=lr, seed=seed,
                              memory=dict(memory, n_visible=train.shape[1]) if memory.get('kind') == 'dense' else memory)

@@ -56,8 +56,9 @@ def budget_folder(cfg:RunConfig) -> str:
     return f"e{cfg.epochs}/{cfg.folder_name}"
 
 # %% ../nbs/12_reproduction.ipynb #c22c22ce
-def _acc(runs, **where):
-    return [r['top1_last'] for r in runs if all(r.get(k) == v for k, v in where.items())]
+def _matches(r:dict, where:dict) -> bool: return all(r.get(k) == v for k, v in where.items())
+
+def _acc(runs, **where): return [r['top1_last'] for r in runs if _matches(r, where)]
 
 def welch(a:list, b:list, alternative:str='two-sided', confidence:float=0.95) -> dict:
     "Welch's t-test of samples `a` and `b` ('less': mean(a) < mean(b)); means, difference with its two-sided `confidence` interval, t, df and p."
@@ -123,7 +124,7 @@ GAPS = {'SymMixer': dict(variant='sym', hidden_ratio=1.), 'AsymMixer λ=0': dict
         'AsymMixer λ=0.001': dict(variant='asym', lam=1e-3, **_PLAIN), 'AsymMixer λ=0, V₀ untied': dict(variant='asym', lam=0., tilde_init='untied'),
         'vanilla': dict(variant='vanilla')}       # ParaMixer − X for each of these
 
-def _by_seed(runs, **where) -> dict: return {r['seed']: r['top1_last'] for r in runs if all(r.get(k) == v for k, v in where.items())}
+def _by_seed(runs, **where) -> dict: return {r['seed']: r['top1_last'] for r in runs if _matches(r, where)}
 
 def trend(epochs:list, values:list, confidence:float=0.95) -> dict:
     "Least-squares slope of `values` against log2(`epochs`) (change per doubling of the budget), its t interval and two-sided p, and what it says."
@@ -144,7 +145,7 @@ def budget_tests(runs:list, alpha:float=0.05) -> dict:
         para = _acc(rs, variant='para')
         per[str(e)] = dict(claims=claim_tests(rs, alpha), gaps={name: welch(para, _acc(rs, **w)) for name, w in GAPS.items()},
                            untied_vs_authors=welch(_acc(rs, **GAPS['AsymMixer λ=0, V₀ untied']), _acc(rs, **GAPS['AsymMixer λ=0'])),
-                           sym_index={name: statistics.fmean(r['sym_index'] for r in rs if all(r.get(k) == v for k, v in w.items()))
+                           sym_index={name: statistics.fmean(r['sym_index'] for r in rs if _matches(r, w))
                                       for name, w in dict(GAPS, ParaMixer=dict(variant='para')).items() if name != 'SymMixer'})
     def seed_gaps(a, b):                                   # (epochs, a − b) for every seed that has both runs at a budget
         pts = []
@@ -156,7 +157,7 @@ def budget_tests(runs:list, alpha:float=0.05) -> dict:
     for name, w in dict(GAPS, **{'V₀ untied − authors\' init': None}).items():
         pts = seed_gaps(dict(variant='para'), w) if w is not None else seed_gaps(GAPS['AsymMixer λ=0, V₀ untied'], GAPS['AsymMixer λ=0'])
         trends[name] = dict(trend([e for e, _ in pts], [g for _, g in pts]), points=pts)
-    sym_trends = {name: trend(*zip(*[(r['epochs'], r['sym_index']) for r in runs if all(r.get(k) == v for k, v in w.items())]))
+    sym_trends = {name: trend(*zip(*[(r['epochs'], r['sym_index']) for r in runs if _matches(r, w)]))
                   for name, w in (('ParaMixer', dict(variant='para')), ('AsymMixer λ=0', GAPS['AsymMixer λ=0']))}
     return dict(budgets=budgets, alpha=alpha, per_budget=per, gap_trends=trends, sym_index_trends=sym_trends)
 
