@@ -8,15 +8,15 @@ dense synapses. Both libraries get the same weights and the same states (batch 5
 the interpreter running this script, HAMUX under `--hamux-python`, a scratch virtual environment with
 `pip install hamux jax equinox fastcore jaxtyping` (HAMUX is a reference to measure against, not a dependency) — both
 pinned to the same cores; then, round after round, each worker times `--reps` calls of every task while the other one
-waits, so both see the same machine. Reported: medians over all calls, and ratios HAMUX time / this project's time
-(above 1: this project is faster).
+waits, so both see the same machine. Reported: medians over all calls, ratios HAMUX time / this project's time
+(above 1: this project is faster), and the lowest and highest ratio of one round's medians (how much the machine moves them).
 
 Tasks, the same work in both: `gradient` — the activations of every layer, the energy and dE/dg of every layer;
 `descent` — 10 Euler steps x <- x - 0.1 dE/dg on every layer, recording the energy of each of the 11 states. This
-project also runs `gradient` on a memory kept inside `frozen()` (weights packed once for oneDNN, as for repeated
+project also runs `gradient` on a memory kept inside `frozen()` (W packed once for oneDNN, as for repeated
 inference; `descend` does this itself for each call), on its general path (every synapse differentiated by autograd),
 and the four products with W alone (the floor: 4 x 512 x 784 x 900 multiply-adds), by PyTorch's `@` and by the
-frozen synapses. Parity: the energies and dE/dg of both in float64.
+frozen synapses (W g on the packed weight, W^T g by BLAS). Parity: the energies and dE/dg of both in float64.
 Writes benchmarks/results/ham_speed.json.
 """
 import argparse, contextlib, json, os, platform, statistics, subprocess, sys, tempfile, time
@@ -176,9 +176,12 @@ def main():
             times = {(k, t): [] for k, ts in TASKS.items() for t in ts}
             for r in range(a.rounds):                                            # interleaved: each worker in turn, each task in turn
                 for kind in (('torch', 'hamux') if r % 2 == 0 else ('hamux', 'torch')):
-                    for task in TASKS[kind]: times[(kind, task)] += workers[kind].ask(task=task, reps=a.reps)
-            med = {f'{k}_{t}_ms': 1e3 * statistics.median(v) for (k, t), v in times.items()}
-            row = dict(med, calls_per_task=a.rounds * a.reps,
+                    for task in TASKS[kind]: times[(kind, task)].append(workers[kind].ask(task=task, reps=a.reps))
+            med = {f'{k}_{t}_ms': 1e3 * statistics.median(sum(v, [])) for (k, t), v in times.items()}
+            per_round = lambda t, ours: [statistics.median(h) / statistics.median(o) for h, o in zip(times[('hamux', t)], times[('torch', ours)])]
+            spread = {f'{name}_ratio_rounds': [min(r), max(r)] for name, r in
+                      (('gradient', per_round('gradient', 'gradient')), ('gradient_frozen', per_round('gradient', 'gradient_frozen')), ('descent', per_round('descent', 'descent')))}
+            row = dict(med, **spread, rounds=a.rounds, calls_per_task=a.rounds * a.reps,
                        gradient_ratio=med['hamux_gradient_ms'] / med['torch_gradient_ms'],
                        gradient_frozen_ratio=med['hamux_gradient_ms'] / med['torch_gradient_frozen_ms'],
                        descent_ratio=med['hamux_descent_ms'] / med['torch_descent_ms'],
@@ -199,7 +202,9 @@ def main():
                   f"(general path {med['torch_gradient_general_ms']:.1f}; the 4 products alone {med['torch_matmuls_ms']:.1f}, "
                   f"frozen {med['torch_matmuls_frozen_ms']:.1f}) vs HAMUX {med['hamux_gradient_ms']:.1f} ms: {row['gradient_ratio']:.2f}x, "
                   f"frozen {row['gradient_frozen_ratio']:.2f}x; "
-                  f"10-step descent {med['torch_descent_ms']:.1f} vs {med['hamux_descent_ms']:.1f} ms: {row['descent_ratio']:.2f}x", flush=True)
+                  f"10-step descent {med['torch_descent_ms']:.1f} vs {med['hamux_descent_ms']:.1f} ms: {row['descent_ratio']:.2f}x "
+                  f"(rounds {spread['gradient_ratio_rounds'][0]:.2f}-{spread['gradient_ratio_rounds'][1]:.2f}x and "
+                  f"{spread['descent_ratio_rounds'][0]:.2f}-{spread['descent_ratio_rounds'][1]:.2f}x)", flush=True)
     argv = ['<venv>/bin/python' if prev == '--hamux-python' else v for prev, v in zip([''] + sys.argv[1:], sys.argv[1:])]
     results.update(command='python benchmarks/ham_speed.py ' + ' '.join(argv),
                    machine=machine(), memory=dict(n_visible=N_VIS, n_hidden=N_HID, batch=BATCH, steps=STEPS, alpha=ALPHA, dtype='float32'),

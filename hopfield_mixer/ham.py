@@ -16,7 +16,7 @@ from torch import nn
 
 from fastcore.basics import patch
 
-from .lagrangians import activation_of, legendre_of, _dot
+from .lagrangians import activation_of, legendre_of, activation_and_legendre, _dot
 
 # %% ../nbs/01_ham.ipynb #59e56564
 def _as_shape(shape, name='shape'):
@@ -55,6 +55,10 @@ class Neurons(nn.Module):
         if closed: return legendre_of(self.lagr, self.check(x), g, **self.lagrangian_kwargs)
         return _dot(x, g) - self.lagrangian(x)                # differentiable in g: ∂/∂g = x, as @eq-dynamics needs
 
+    def activation_and_legendre(self, x):
+        "The activation and the Legendre term at $g = g(x)$ together (`activation_and_legendre`: one pass for LayerNorm)."
+        return activation_and_legendre(self.lagr, self.check(x), **self.lagrangian_kwargs)
+
     def init_state(self, batch_size:int, std:float=0., generator=None, device=None, dtype=None):
         "States of `batch_size` samples: zeros, or normal noise of standard deviation `std`."
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -68,6 +72,7 @@ class Neurons(nn.Module):
 class Synapse(nn.Module):
     "An energy of the activations of the layers it connects. Subclasses define `energy(*gs)` (one value per sample) and may set `shapes`; the currents come by autograd."
     shapes:tuple|None = None   # the shapes of the layers it connects, in order (None: not checked)
+    bilinear:bool = False      # True only where the energy is $-g_2\cdot W g_1$ with the currents of @eq-bilinear (see `LinearSynapse`)
 
     def __init__(self): super().__init__()
 
@@ -128,14 +133,25 @@ class LinearSynapse(Synapse):
             into_out = self._into_out(g_in)
             return -_dot(g_out, into_out), (self.transpose(g_out), into_out)
 
-_ONEDNN = None                                                   # whether oneDNN's packed-weight product works here: found out once
+    def currents(self, g_in, g_out, create_graph:bool=False) -> tuple:
+        "The currents $(W^\\top g_\\text{out},\\ W g_\\text{in} + b)$ in closed form, without the energy."
+        with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
+            return self.transpose(g_out), self._into_out(g_in)
+
+    @property
+    def bilinear(self) -> bool:
+        "Whether the energy is exactly $-g_\\text{out}\\cdot W g_\\text{in}$ (no bias, the class's own energy), so that it also equals $-g_\\text{in}\\cdot W^\\top g_\\text{out}$."
+        return self.bias is None and type(self).energy is LinearSynapse.energy and type(self).energy_and_currents is LinearSynapse.energy_and_currents
+
+_ONEDNN = None                                                   # whether oneDNN's product (packed and plain weights) works here: found out once
 
 def _onednn_available() -> bool:
     global _ONEDNN
     if _ONEDNN is None:
         try:
-            w = torch.ops.mkldnn._reorder_linear_weight(torch.ones(2, 3))
-            _ONEDNN = bool(torch.ops.mkldnn._linear_pointwise(torch.ones(1, 3), w, None, 'none', [], '').eq(3).all())
+            x, w = torch.ones(1, 3), torch.ones(2, 3)
+            _ONEDNN = all(bool(torch.ops.mkldnn._linear_pointwise(x, v, None, 'none', [], '').eq(3).all())
+                          for v in (w, torch.ops.mkldnn._reorder_linear_weight(w)))
         except (AttributeError, RuntimeError, NotImplementedError): _ONEDNN = False
     return _ONEDNN
 
@@ -152,21 +168,24 @@ class DenseSynapse(LinearSynapse):
     def __getstate__(self): return {**super().__getstate__(), '_packed': {}, '_frozen': 0}   # packed weights are a cache: not pickled
 
     def freeze(self, on:bool=True):
-        "Enter (or leave) a stretch where the weight does not change: float32 weights on the CPU are packed for oneDNN once, dropped on the last leave."
+        "Enter (or leave) a stretch where the weight does not change: a float32 weight on the CPU is packed for oneDNN once, dropped on the last leave."
         self._frozen = max(self._frozen + (1 if on else -1), 0)
         W = self.weight
-        if on and self._frozen == 1 and W.dtype == torch.float32 and W.device.type == 'cpu' and _onednn_available():
-            with torch.no_grad():
-                self._packed = {(t, W.data_ptr()): torch.ops.mkldnn._reorder_linear_weight(W.T.contiguous() if t else W) for t in (False, True)}
+        if on and self._frozen == 1 and self._onednn(W):
+            with torch.no_grad(): self._packed = {W.data_ptr(): torch.ops.mkldnn._reorder_linear_weight(W)}
         if not self._frozen: self._packed = {}
 
+    @staticmethod
+    def _onednn(t): return t.dtype == torch.float32 and t.device.type == 'cpu' and _onednn_available()
+
     def _product(self, g, transpose:bool):
-        "`g @ Wᵀ` (or `g @ W`); while frozen and without autograd, by oneDNN on the packed weight."
+        "`g @ Wᵀ` — by oneDNN where no gradient is wanted (on the packed weight while frozen) — or `g @ W`."
         W = self.weight
-        hit = self._packed.get((transpose, W.data_ptr())) if self._packed else None
-        if hit is not None and g.dtype == torch.float32 and not (torch.is_grad_enabled() and (g.requires_grad or W.requires_grad)):
-            return torch.ops.mkldnn._linear_pointwise(g.contiguous(), hit, None, 'none', [], '')
-        return g @ (W if transpose else W.T)
+        if transpose: return g @ W                                 # the BLAS product is the faster one this way round
+        if self._onednn(g) and self._onednn(W) and W.is_contiguous() and not (torch.is_grad_enabled() and (g.requires_grad or W.requires_grad)):
+            w = self._packed.get(W.data_ptr()) if self._packed else None
+            return torch.ops.mkldnn._linear_pointwise(g.contiguous(), W.detach() if w is None else w, None, 'none', [], '')
+        return g @ W.T
 
     def forward(self, g_in):
         "The current $W g_\\text{in}$ into the output layer."
@@ -298,10 +317,17 @@ class HAM(nn.Module):
         self._check_states(xs)
         return {k: self.neurons[k].activation(x) for k, x in xs.items()}
 
+    def activations_and_legendres(self, xs:dict) -> tuple:
+        "The activations and the Legendre terms at $g = g(x)$ of every layer, together (`Neurons.activation_and_legendre`)."
+        self._check_states(xs)
+        pairs = {k: self.neurons[k].activation_and_legendre(x) for k, x in xs.items()}
+        return {k: g for k, (g, _) in pairs.items()}, {k: l for k, (_, l) in pairs.items()}
+
     def energy_tree(self, xs:dict, gs:dict|None=None) -> dict:
-        "The terms of @eq-energy, one value per sample each: `{'neurons': {layer: Legendre term}, 'synapses': {'W(v, h)': energy}}`."
-        gs = self.activations(xs) if gs is None else gs
-        return dict(neurons={k: self.neurons[k].legendre(x, gs[k]) for k, x in xs.items()},
+        "The terms of @eq-energy, one value per sample each: `{'neurons': {layer: Legendre term}, 'synapses': {'W(v, h)': energy}}`; without `gs`, at $g = g(x)$."
+        if gs is None: gs, legendres = self.activations_and_legendres(xs)              # closed forms, functions of x
+        else: legendres = {k: self.neurons[k].legendre(x, gs[k]) for k, x in xs.items()}   # as written: a function of x and g
+        return dict(neurons=legendres,
                     synapses={_label(names, s): self.synapses[s].energy(*(gs[n] for n in names)) for names, s in self.connections})
 
     def energy(self, xs:dict, gs:dict|None=None):
@@ -319,26 +345,41 @@ def _alphas(ham, alpha):
         raise ValueError(f"alpha must be a finite number >= 0 or a dict layer -> step; got {alpha!r}")
     return {k: alpha for k in ham.neurons}
 
-def _euler(xs:dict, total:dict, alphas:dict) -> dict:
-    "$x - \\alpha(x - I) = \\mathrm{lerp}(x, I, \\alpha)$ per layer, one pass; a layer without current decays, one with $\\alpha = 0$ stays."
+def _euler(xs:dict, total:dict, alphas:dict, inplace:bool=False) -> dict:
+    "$x - \\alpha(x - I) = \\mathrm{lerp}(x, I, \\alpha)$ per layer, one pass; a layer without current decays, one with $\\alpha = 0$ stays. `inplace`: into `xs` (the caller's own states)."
+    if inplace: return {k: (x.lerp_(total[k], alphas[k]) if k in total else x.mul_(1 - alphas[k])) if alphas[k] else x for k, x in xs.items()}
     return {k: (torch.lerp(x, total[k], alphas[k]) if k in total else x * (1 - alphas[k])) if alphas[k] else x for k, x in xs.items()}
+
+def _collectors(ham) -> dict:
+    "Layers that take the energies of all their synapses in one dot with their total current: `{layer: [connection index, ...]}`."
+    plain = [len(names) == 2 and names[0] != names[1] and ham.synapses[s].bilinear for names, s in ham.connections]
+    taken, out = set(), {}
+    for k in sorted(ham.neurons, key=lambda k: -sum(k in names for names, _ in ham.connections)):   # the busiest layers first
+        mine = [i for i, (names, _) in enumerate(ham.connections) if k in names]
+        if mine and all(plain[i] and i not in taken for i in mine): out[k] = mine; taken.update(mine)
+    return out
 
 @patch
 def energy_and_currents(self:HAM, xs:dict, gs:dict|None=None, create_graph:bool=False, general:bool=False) -> tuple:
     "The energy (@eq-energy) and the total current $\\sum_c I_c^A$ into every layer that has one, in one pass."
     with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
-        gs = self.activations(xs) if gs is None else gs
-        E = sum(self.neurons[k].legendre(x, gs[k], closed=True) for k, x in xs.items())
+        if gs is None: gs, legendres = self.activations_and_legendres(xs)
+        else: legendres = {k: self.neurons[k].legendre(x, gs[k], closed=True) for k, x in xs.items()}
+        E = sum(legendres.values())
+        collectors = {} if general else _collectors(self)
+        collected = {i for ids in collectors.values() for i in ids}
         total, owned = {}, set()
-        for names, s in self.connections:
-            syn = self.synapses[s]
-            E_c, currents = (Synapse.energy_and_currents if general else type(syn).energy_and_currents)(
-                syn, *(gs[n] for n in names), create_graph=create_graph)
-            E = E + E_c
+        for i, (names, s) in enumerate(self.connections):
+            syn, g = self.synapses[s], [gs[n] for n in names]
+            if i in collected: currents = syn.currents(*g, create_graph=create_graph)       # its energy comes with its layer's dot below
+            else:
+                E_c, currents = (Synapse.energy_and_currents if general else type(syn).energy_and_currents)(syn, *g, create_graph=create_graph)
+                E = E + E_c
             for n, I in zip(names, currents):
                 if n not in total: total[n] = I                          # a synapse's own tensor (maybe a view of its bias): not ours
                 elif n in owned: total[n].add_(I)
                 else: total[n] = total[n] + I; owned.add(n)
+        for k in collectors: E = E - _dot(gs[k], total[k])              # @eq-collect
     return E, total
 
 @patch
@@ -387,10 +428,10 @@ def descend(self:HAM, xs:dict, n_steps:int=10, alpha=0.1, general:bool=False) ->
     alphas = _alphas(self, alpha)
     xs, energies = {k: x.detach() for k, x in self._check_states(xs).items()}, []
     with self.frozen():                                           # fixed weights: dense synapses packed once for the whole descent
-        for _ in range(n_steps):
+        for i in range(n_steps):
             E, total = self.energy_and_currents(xs, general=general)
             energies.append(E.detach())
-            xs = _euler(xs, total, alphas)
+            xs = _euler(xs, total, alphas, inplace=i > 0)        # the first step leaves the caller's states alone; the rest update ours
         with torch.no_grad(): energies.append(self.energy(xs))
     return xs, torch.stack(energies)
 
