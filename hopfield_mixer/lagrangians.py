@@ -250,7 +250,7 @@ def _layernorm_legendre(x, g, gamma=1., delta=0., dims=(-2, -1), eps=1e-5, consi
 
 @joint_form(lagr_layernorm)
 def _layernorm_joint(x, gamma=1., delta=0., dims=(-2, -1), eps=1e-5, consistent=True):
-    "LayerNorm and @eq-ln-legendre from one pass over `x`: PyTorch's fused layer norm returns $1/\\sqrt{\\mathrm{Var}+\\epsilon}$ with it. None (the closed forms one by one) where that does not apply."
+    "LayerNorm and @eq-ln-legendre from one fused call: PyTorch's fused layer norm returns $1/\\sqrt{\\mathrm{Var}+\\epsilon}$ with it. None (the closed forms one by one) where that does not apply."
     if not consistent or (isinstance(gamma, torch.Tensor) and gamma.numel() != 1): return None
     if torch.is_grad_enabled() and x.requires_grad: return None                 # its 1/√(Var+ε) carries no gradient
     dims = _resolve_dims(dims, x.ndim)
