@@ -197,7 +197,7 @@ def dataset_counts(name:str, path=None) -> tuple|None:
 
 def check_subset(name:str, n_train, n_valid, counts, valid:tuple=('n_valid', 'validation')) -> None:
     "Refuse `n_train` / `n_valid` larger than the `counts` (training, held-out) images of dataset `name`; `valid`: the held-out argument's name and split."
-    for what, n, have, split in (('n_train', n_train, counts and counts[0], 'training'), (*valid[:1], n_valid, counts and counts[1], valid[1])):
+    for what, n, have, split in (('n_train', n_train, counts and counts[0], 'training'), (valid[0], n_valid, counts and counts[1], valid[1])):
         if n is not None and have is not None and n > have:
             raise ValueError(f"{what}={n:,} is more than the {have:,} {split} images of {name}; use at most {what}={have:,} (or leave it out: all of them)")
 

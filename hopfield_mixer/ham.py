@@ -408,8 +408,8 @@ def equilibrium(self:HAM, xs:dict, names) -> dict:
         if k not in self.neurons: raise ValueError(f"names: no layer {k!r}; layers: {list(self.neurons)}")
         if any(ns.count(k) > 1 for ns, _ in self.connections):
             raise ValueError(f"layer {k!r} is coupled to itself; its equilibrium is not its input current")
-    d = self.dEdg(xs)
-    return {k: (x - d[k]).detach() if k in names else x for k, x in xs.items()}
+    total = self.energy_and_currents(xs)[1]
+    return {k: (total[k] if k in total else torch.zeros_like(x)).detach() if k in names else x for k, x in xs.items()}
 
 @patch
 @contextmanager

@@ -193,6 +193,12 @@ def _centered(x, dims):
     var = torch.linalg.vector_norm(c, dim=dims, keepdim=True).square() / math.prod(x.shape[d] for d in dims)
     return c, var
 
+def _gain_shift(y, gamma, delta):
+    "`gamma * y + delta`, where the defaults (1 and 0) cost no pass."
+    if not (isinstance(gamma, (int, float)) and gamma == 1): y = gamma * y
+    if not (isinstance(delta, (int, float)) and delta == 0): y = y + delta
+    return y
+
 def layernorm(x:torch.Tensor, # states, shape `(batch, *neurons)`
               gamma=1., # gain: any broadcastable tensor here (a closed form, not a gradient)
               delta=0., # shift: any broadcastable tensor
@@ -205,9 +211,7 @@ def layernorm(x:torch.Tensor, # states, shape `(batch, *neurons)`
     c, var = _centered(x, dims)
     r = torch.rsqrt(var + eps)
     y = c * r if c.requires_grad else c.mul_(r)                          # in place unless autograd needs c
-    if not (isinstance(gamma, (int, float)) and gamma == 1): y = gamma * y      # the defaults cost no pass
-    if not (isinstance(delta, (int, float)) and delta == 0): y = y + delta
-    return y
+    return _gain_shift(y, gamma, delta)
 
 def lagr_layernorm(x:torch.Tensor, # states, shape `(batch, *neurons)`
                    gamma=1., # scalar gain (a float or a one-element tensor)
@@ -258,11 +262,8 @@ def _layernorm_joint(x, gamma=1., delta=0., dims=(-2, -1), eps=1e-5, consistent=
     if sorted(dims) != list(range(x.ndim - k, x.ndim)): return None             # fused only over the trailing dims
     g, _, rstd = torch.native_layer_norm(x, x.shape[x.ndim - k:], None, None, eps)
     legendre = _per_sample(rstd) * (-eps * math.prod(x.shape[x.ndim - k:]))
-    if not (isinstance(gamma, (int, float)) and gamma == 1):
-        gamma = gamma.reshape(()) if isinstance(gamma, torch.Tensor) else gamma
-        g, legendre = gamma * g, gamma * legendre
-    if not (isinstance(delta, (int, float)) and delta == 0): g = g + delta
-    return g, legendre
+    gain = gamma.reshape(()) if isinstance(gamma, torch.Tensor) else gamma        # one element: a scalar
+    return _gain_shift(g, gain, delta), _gain_shift(legendre, gain, 0.)
 
 # %% ../nbs/00_lagrangians.ipynb #c1f0a004
 def _check_beta(beta):
