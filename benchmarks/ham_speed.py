@@ -16,14 +16,18 @@ Tasks, the same work in both: `gradient` — the activations of every layer, the
 project also runs `gradient` on a memory kept inside `frozen()` (W packed once for oneDNN, as for repeated
 inference; `descend` does this itself for each call), on its general path (every synapse differentiated by autograd),
 and the four products with W alone (the floor: 4 x 512 x 784 x 900 multiply-adds), by PyTorch's `@` and by the
-frozen synapses (W g on the packed weight, W^T g by BLAS). Parity: the energies and dE/dg of both in float64.
-Writes benchmarks/results/ham_speed.json.
+frozen synapses (W g on the packed weight, W^T g by BLAS); HAMUX runs the same four products alone under `jax.jit`.
+Both `gradient` and `descent` also run compiled by PyTorch, `torch.compile(ham.energy_and_dEdg, fullgraph=True)` and
+`torch.compile(ham.descend, fullgraph=True)` (inductor, default mode) — the counterpart of HAMUX under `jax.jit`; the
+first call of each compiled function (ours and HAMUX's) is timed apart as its compile time. Parity: the energies and
+dE/dg of both in float64. Writes benchmarks/results/ham_speed.json.
 """
 import argparse, contextlib, json, os, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 N_VIS, N_HID, BATCH, STEPS, ALPHA, EPS = 784, 900, 512, 10, 0.1, 1e-5
-TASKS = {'torch': ('gradient', 'gradient_frozen', 'gradient_general', 'descent', 'matmuls', 'matmuls_frozen'), 'hamux': ('gradient', 'descent')}
+TASKS = {'torch': ('gradient', 'gradient_frozen', 'gradient_general', 'gradient_compiled', 'descent', 'descent_compiled', 'matmuls', 'matmuls_frozen'),
+         'hamux': ('gradient', 'descent', 'matmuls')}
 
 
 # ---------------------------------------------------------------- the workers (one process each, JSON lines on stdin/stdout)
@@ -55,11 +59,16 @@ def torch_worker(data):
              'descent': lambda: ham.descend(xs, STEPS, ALPHA),                  # descend packs the weights itself, once per call
              'matmuls': lambda: [(g_v @ w.T, g_h @ w) for w in W],               # PyTorch's own product
              'matmuls_frozen': lambda: [(s(g_v), s.transpose(g_h)) for s in S]}  # the synapses' product while frozen
+    compiled = {'gradient_compiled': torch.compile(ham.energy_and_dEdg, fullgraph=True), 'descent_compiled': torch.compile(ham.descend, fullgraph=True)}
+    tasks.update(gradient_compiled=lambda: compiled['gradient_compiled'](xs), descent_compiled=lambda: compiled['descent_compiled'](xs, STEPS, ALPHA))
+    compile_seconds = {}
+    with torch.no_grad():
+        for k in compiled: t = time.perf_counter(); tasks[k](); compile_seconds[k] = time.perf_counter() - t   # the first call compiles
     def parity():
         ham64, xs64 = memory(torch.float64)
         E, d = ham64.energy_and_dEdg(xs64)
         return dict(energy=E.tolist(), **{f'dEdg_{k}': v.tolist() for k, v in d.items()})
-    with torch.no_grad(): serve(tasks, parity)
+    with torch.no_grad(): serve(tasks, parity, compile_seconds=compile_seconds)
 
 
 def hamux_worker(data):
@@ -92,23 +101,30 @@ def hamux_worker(data):
             xs = {k: xs[k] - ALPHA * g[k] for k in xs}
         energies.append(ham.energy(ham.activations(xs), xs))
         return xs, jnp.stack(energies)
+    @jax.jit
+    def matmuls(g_v, g_h):                                               # the four products alone, as in `gradient`
+        return [(g_v @ s.W, g_h @ s.W.T) for s in ham.hypersynapses.values()]
     block = lambda r: jax.block_until_ready(r)
-    block(gradient(xs)); block(descent(xs))                              # compile before timing
-    tasks = {'gradient': lambda: gradient(xs), 'descent': lambda: descent(xs)}
+    g_v, g_h = jnp.ones((BATCH, N_VIS), jnp.float32), jnp.ones((BATCH, N_HID), jnp.float32)
+    compile_seconds = {}
+    for k, f in (('gradient', lambda: gradient(xs)), ('descent', lambda: descent(xs))):
+        t = time.perf_counter(); block(f()); compile_seconds[k] = time.perf_counter() - t   # the first call compiles
+    tasks = {'gradient': lambda: gradient(xs), 'descent': lambda: descent(xs), 'matmuls': lambda: matmuls(g_v, g_h)}
     def parity():
         ham64, xs64 = memory(jnp.float64)
         E, g = ham64.dEdact(ham64.activations(xs64), xs64, return_energy=True)
         return dict(energy=np.asarray(E).tolist(), **{f'dEdg_{k}': np.asarray(v).tolist() for k, v in g.items()})
-    serve(tasks, parity, block)
+    serve(tasks, parity, block, compile_seconds)
 
 
-def serve(tasks, parity, sync=lambda r: r):
+def serve(tasks, parity, sync=lambda r: r, compile_seconds=None):
     for f in tasks.values(): sync(f())                                   # warm-up
     print(json.dumps({'ready': True}), flush=True)
     for line in sys.stdin:
         cmd = json.loads(line)
         if cmd['task'] == 'parity': out = parity()
         elif cmd['task'] == 'versions': out = versions()
+        elif cmd['task'] == 'compile_seconds': out = compile_seconds or {}
         else: out = _timed(tasks[cmd['task']], cmd['reps'], sync)
         print(json.dumps(out), flush=True)
 
@@ -180,11 +196,17 @@ def main():
             med = {f'{k}_{t}_ms': 1e3 * statistics.median(sum(v, [])) for (k, t), v in times.items()}
             per_round = lambda t, ours: [statistics.median(h) / statistics.median(o) for h, o in zip(times[('hamux', t)], times[('torch', ours)])]
             spread = {f'{name}_ratio_rounds': [min(r), max(r)] for name, r in
-                      (('gradient', per_round('gradient', 'gradient')), ('gradient_frozen', per_round('gradient', 'gradient_frozen')), ('descent', per_round('descent', 'descent')))}
+                      (('gradient', per_round('gradient', 'gradient')), ('gradient_frozen', per_round('gradient', 'gradient_frozen')),
+                       ('gradient_compiled', per_round('gradient', 'gradient_compiled')), ('descent', per_round('descent', 'descent')),
+                       ('descent_compiled', per_round('descent', 'descent_compiled')))}
             row = dict(med, **spread, rounds=a.rounds, calls_per_task=a.rounds * a.reps,
                        gradient_ratio=med['hamux_gradient_ms'] / med['torch_gradient_ms'],
                        gradient_frozen_ratio=med['hamux_gradient_ms'] / med['torch_gradient_frozen_ms'],
+                       gradient_compiled_ratio=med['hamux_gradient_ms'] / med['torch_gradient_compiled_ms'],
                        descent_ratio=med['hamux_descent_ms'] / med['torch_descent_ms'],
+                       descent_compiled_ratio=med['hamux_descent_ms'] / med['torch_descent_compiled_ms'],
+                       matmuls_ratio=med['hamux_matmuls_ms'] / med['torch_matmuls_frozen_ms'],
+                       compile_seconds={k: w.ask(task='compile_seconds') for k, w in workers.items()},
                        general_over_fast=med['torch_gradient_general_ms'] / med['torch_gradient_ms'],
                        matmul_gflops=4 * 2 * BATCH * N_VIS * N_HID / (med['torch_matmuls_ms'] * 1e6),
                        matmul_frozen_gflops=4 * 2 * BATCH * N_VIS * N_HID / (med['torch_matmuls_frozen_ms'] * 1e6),
@@ -204,7 +226,10 @@ def main():
                   f"frozen {row['gradient_frozen_ratio']:.2f}x; "
                   f"10-step descent {med['torch_descent_ms']:.1f} vs {med['hamux_descent_ms']:.1f} ms: {row['descent_ratio']:.2f}x "
                   f"(rounds {spread['gradient_ratio_rounds'][0]:.2f}-{spread['gradient_ratio_rounds'][1]:.2f}x and "
-                  f"{spread['descent_ratio_rounds'][0]:.2f}-{spread['descent_ratio_rounds'][1]:.2f}x)", flush=True)
+                  f"{spread['descent_ratio_rounds'][0]:.2f}-{spread['descent_ratio_rounds'][1]:.2f}x); under torch.compile: "
+                  f"gradient {med['torch_gradient_compiled_ms']:.1f} ms {row['gradient_compiled_ratio']:.2f}x, descent "
+                  f"{med['torch_descent_compiled_ms']:.1f} ms {row['descent_compiled_ratio']:.2f}x; HAMUX's 4 products alone "
+                  f"{med['hamux_matmuls_ms']:.1f} ms ({row['matmuls_ratio']:.2f}x ours)", flush=True)
     argv = ['<venv>/bin/python' if prev == '--hamux-python' else v for prev, v in zip([''] + sys.argv[1:], sys.argv[1:])]
     results.update(command='python benchmarks/ham_speed.py ' + ' '.join(argv),
                    machine=machine(), memory=dict(n_visible=N_VIS, n_hidden=N_HID, batch=BATCH, steps=STEPS, alpha=ALPHA, dtype='float32'),

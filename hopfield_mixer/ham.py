@@ -176,7 +176,7 @@ class DenseSynapse(LinearSynapse):
         if not self._frozen: self._packed = {}
 
     @staticmethod
-    def _onednn(t): return t.dtype == torch.float32 and t.device.type == 'cpu' and _onednn_available() and not torch.compiler.is_compiling()   # a compiler picks its own product
+    def _onednn(t): return not torch.compiler.is_compiling() and t.dtype == torch.float32 and t.device.type == 'cpu' and _onednn_available()   # a compiler picks its own product (and never traces the probe)
 
     def _product(self, g, transpose:bool):
         "`g @ Wᵀ` — by oneDNN where no gradient is wanted (on the packed weight while frozen) — or `g @ W`."
