@@ -127,21 +127,22 @@ class LinearSynapse(Synapse):
         "$-g_\\text{out}\\cdot(W g_\\text{in} + b)$, one value per sample."
         return -_dot(g_out, self._into_out(g_in))
 
-    def energy_and_currents(self, g_in, g_out, create_graph:bool=False) -> tuple:
-        "The energy and the currents $(W^\\top g_\\text{out},\\ W g_\\text{in} + b)$ in closed form; no graph unless `create_graph`."
-        with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
-            into_out = self._into_out(g_in)
-            return -_dot(g_out, into_out), (self.transpose(g_out), into_out)
-
     def currents(self, g_in, g_out, create_graph:bool=False) -> tuple:
-        "The currents $(W^\\top g_\\text{out},\\ W g_\\text{in} + b)$ in closed form, without the energy."
+        "The currents $(W^\\top g_\\text{out},\\ W g_\\text{in} + b)$ in closed form, without the energy; no graph unless `create_graph`."
         with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
             return self.transpose(g_out), self._into_out(g_in)
+
+    def energy_and_currents(self, g_in, g_out, create_graph:bool=False) -> tuple:
+        "The energy and the currents in closed form: `currents`, and the energy from the current $W g_\\text{in} + b$ it computed."
+        I_in, I_out = self.currents(g_in, g_out, create_graph)
+        with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
+            return -_dot(g_out, I_out), (I_in, I_out)
 
     @property
     def bilinear(self) -> bool:
         "Whether the energy is exactly $-g_\\text{out}\\cdot W g_\\text{in}$ (no bias, the class's own energy), so that it also equals $-g_\\text{in}\\cdot W^\\top g_\\text{out}$."
-        return self.bias is None and type(self).energy is LinearSynapse.energy and type(self).energy_and_currents is LinearSynapse.energy_and_currents
+        t = type(self)
+        return self.bias is None and all(getattr(t, m) is getattr(LinearSynapse, m) for m in ('energy', 'energy_and_currents', 'currents'))
 
 _ONEDNN = None                                                   # whether oneDNN's product (packed and plain weights) works here: found out once
 

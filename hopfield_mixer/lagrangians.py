@@ -80,7 +80,6 @@ def activation_of(lagrangian, # a Lagrangian `x -> (batch,)`
     g = fn(x, **kwargs) if fn is not None else None
     return activation(lagrangian, x, **kwargs) if g is None else g
 
-
 def activation_and_legendre(lagrangian, # a Lagrangian `x -> (batch,)`
                             x:torch.Tensor, # states, shape `(batch, *neurons)`
                             **kwargs # passed on to `lagrangian` (and to its closed forms)
