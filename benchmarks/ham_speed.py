@@ -1,15 +1,19 @@
 """This project's HAM against HAMUX (JAX, under `jax.jit`) on the Energy MetaFormer's memory, in one interleaved run.
 
-    python benchmarks/ham_speed.py --hamux-python /path/to/venv/bin/python [--threads 1,2] [--rounds 7] [--reps 10]
+    python benchmarks/ham_speed.py --hamux-python /path/to/venv/bin/python [--threads 1,2] [--rounds 30] [--reps 5]
 
 The memory is `energy_metaformer()`: a visible LayerNorm layer of 784 pixels between two ReLU layers of 900, two
 dense synapses. Both libraries get the same weights and the same states (batch 512, float32; written to a temporary
 .npz by this process). For each thread count, two worker processes start with that many threads — this project under
 the interpreter running this script, HAMUX under `--hamux-python`, a scratch virtual environment with
 `pip install hamux jax equinox fastcore jaxtyping` (HAMUX is a reference to measure against, not a dependency) — both
-pinned to the same cores; then, round after round, each worker times `--reps` calls of every task while the other one
-waits, so both see the same machine. Reported: medians over all calls, ratios HAMUX time / this project's time
-(above 1: this project is faster), and the lowest and highest ratio of one round's medians (how much the machine moves them).
+pinned to the same cores; then, round after round, each worker times `--reps` calls of a task while the other one
+waits — HAMUX's task and every one of this project's tasks compared with it back to back, HAMUX first in even rounds
+and last in odd ones — so that both see the same machine. Reported, as ratios HAMUX time / this project's time (above
+1: this project is faster): the median of the per-round ratios (one round's HAMUX median over its median of the other
+task, measured seconds apart) with a distribution-free 95 % confidence interval for it (order statistics of the
+rounds), the lowest and highest per-round ratio (how much the machine moves one measurement), and the ratio of the
+medians over all calls.
 
 Tasks, the same work in both: `gradient` — the activations of every layer, the energy and dE/dg of every layer;
 `descent` — 10 Euler steps x <- x - 0.1 dE/dg on every layer, recording the energy of each of the 11 states. This
@@ -22,12 +26,15 @@ Both `gradient` and `descent` also run compiled by PyTorch, `torch.compile(ham.e
 first call of each compiled function (ours and HAMUX's) is timed apart as its compile time. Parity: the energies and
 dE/dg of both in float64. Writes benchmarks/results/ham_speed.json.
 """
-import argparse, contextlib, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, contextlib, json, math, os, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 N_VIS, N_HID, BATCH, STEPS, ALPHA, EPS = 784, 900, 512, 10, 0.1, 1e-5
-TASKS = {'torch': ('gradient', 'gradient_frozen', 'gradient_general', 'gradient_compiled', 'descent', 'descent_compiled', 'matmuls', 'matmuls_frozen'),
-         'hamux': ('gradient', 'descent', 'matmuls')}
+GROUPS = {'gradient': ('gradient', 'gradient_frozen', 'gradient_compiled', 'gradient_general'),   # HAMUX's task: this project's tasks timed beside it
+          'descent': ('descent', 'descent_compiled'), 'matmuls': ('matmuls', 'matmuls_frozen')}
+PAIRS = {'gradient': ('gradient', 'gradient'), 'gradient_frozen': ('gradient', 'gradient_frozen'),   # reported ratio: (HAMUX's task, ours)
+         'gradient_compiled': ('gradient', 'gradient_compiled'), 'descent': ('descent', 'descent'),
+         'descent_compiled': ('descent', 'descent_compiled'), 'matmuls': ('matmuls', 'matmuls_frozen')}
 
 
 # ---------------------------------------------------------------- the workers (one process each, JSON lines on stdin/stdout)
@@ -157,6 +164,14 @@ class Worker:
     def close(self): self.p.stdin.close(); self.p.wait(timeout=60)
 
 
+def median_ci95(xs):
+    "The median of `xs` and a distribution-free 95 % confidence interval for it: order statistics k and n+1-k, k the largest with P(Binomial(n, 1/2) < k) <= 0.025."
+    xs, n = sorted(xs), len(xs)
+    below = lambda k: sum(math.comb(n, i) for i in range(k)) / 2 ** n
+    k = max((k for k in range(1, n // 2 + 1) if below(k) <= 0.025), default=None)
+    return statistics.median(xs), ([xs[k - 1], xs[n - k]] if k else [xs[0], xs[-1]])   # under 6 rounds no interval reaches 95 %: the whole range
+
+
 def machine():
     cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor())
     return dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version())
@@ -166,8 +181,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--hamux-python', help='python of a virtual environment with hamux and jax')
     p.add_argument('--threads', default='1,2', help='comma-separated thread counts (default 1,2)')
-    p.add_argument('--rounds', type=int, default=7, help='interleaved rounds per thread count (default 7)')
-    p.add_argument('--reps', type=int, default=10, help='timed calls per task and round (default 10)')
+    p.add_argument('--rounds', type=int, default=30, help='interleaved rounds per thread count (default 30; a 95 %% interval needs at least 6: below, the whole range is reported)')
+    p.add_argument('--reps', type=int, default=5, help='timed calls per task and round (default 5)')
     p.add_argument('--cores', default=None, help="cores to pin the workers to, e.g. '1' (default: the first N for N threads)")
     p.add_argument('--out', default=str(Path(__file__).resolve().parent / 'results' / 'ham_speed.json'))
     p.add_argument('--worker', choices=('torch', 'hamux'), help=argparse.SUPPRESS)
@@ -189,16 +204,16 @@ def main():
         for threads in [int(t) for t in a.threads.split(',')]:
             cores = a.cores or ','.join(str(c) for c in range(threads))
             workers = {'torch': Worker(sys.executable, 'torch', data, threads, cores), 'hamux': Worker(a.hamux_python, 'hamux', data, threads, cores)}
-            times = {(k, t): [] for k, ts in TASKS.items() for t in ts}
-            for r in range(a.rounds):                                            # interleaved: each worker in turn, each task in turn
-                for kind in (('torch', 'hamux') if r % 2 == 0 else ('hamux', 'torch')):
-                    for task in TASKS[kind]: times[(kind, task)].append(workers[kind].ask(task=task, reps=a.reps))
+            times = {('hamux', h): [] for h in GROUPS} | {('torch', t): [] for ts in GROUPS.values() for t in ts}
+            for r in range(a.rounds):                                            # interleaved: HAMUX's task and ours beside it, back to back
+                for h, ours in GROUPS.items():
+                    order = [('hamux', h)] + [('torch', t) for t in ours]
+                    for kind, task in (order if r % 2 == 0 else order[::-1]): times[(kind, task)].append(workers[kind].ask(task=task, reps=a.reps))
             med = {f'{k}_{t}_ms': 1e3 * statistics.median(sum(v, [])) for (k, t), v in times.items()}
-            per_round = lambda t, ours: [statistics.median(h) / statistics.median(o) for h, o in zip(times[('hamux', t)], times[('torch', ours)])]
-            spread = {f'{name}_ratio_rounds': [min(r), max(r)] for name, r in
-                      (('gradient', per_round('gradient', 'gradient')), ('gradient_frozen', per_round('gradient', 'gradient_frozen')),
-                       ('gradient_compiled', per_round('gradient', 'gradient_compiled')), ('descent', per_round('descent', 'descent')),
-                       ('descent_compiled', per_round('descent', 'descent_compiled')))}
+            spread = {}
+            for name, (h, ours) in PAIRS.items():
+                per_round = [statistics.median(x) / statistics.median(y) for x, y in zip(times[('hamux', h)], times[('torch', ours)])]
+                (spread[f'{name}_ratio_paired'], spread[f'{name}_ratio_ci95']), spread[f'{name}_ratio_rounds'] = median_ci95(per_round), [min(per_round), max(per_round)]
             row = dict(med, **spread, rounds=a.rounds, calls_per_task=a.rounds * a.reps,
                        gradient_ratio=med['hamux_gradient_ms'] / med['torch_gradient_ms'],
                        gradient_frozen_ratio=med['hamux_gradient_ms'] / med['torch_gradient_frozen_ms'],
@@ -212,7 +227,7 @@ def main():
                        matmul_frozen_gflops=4 * 2 * BATCH * N_VIS * N_HID / (med['torch_matmuls_frozen_ms'] * 1e6),
                        gradient_over_matmuls=med['torch_gradient_ms'] / med['torch_matmuls_ms'],
                        gradient_frozen_over_matmuls=med['torch_gradient_frozen_ms'] / med['torch_matmuls_frozen_ms'])
-            if threads == 1:
+            if 'parity_float64' not in results:                                 # once, on the first thread count
                 par = {k: w.ask(task='parity') for k, w in workers.items()}
                 results['parity_float64'] = {key: float(np.abs(np.asarray(par['torch'][key]) - np.asarray(par['hamux'][key])).max())
                                              for key in par['torch']}
@@ -220,16 +235,14 @@ def main():
                 results['versions'] = {**workers['hamux'].ask(task='versions'), **{k: v for k, v in workers['torch'].ask(task='versions').items() if k == 'torch'}}
             for w in workers.values(): w.close()
             results['threads'][str(threads)] = row
-            print(f"{threads} thread(s): gradient {med['torch_gradient_ms']:.1f} ms, frozen {med['torch_gradient_frozen_ms']:.1f} "
-                  f"(general path {med['torch_gradient_general_ms']:.1f}; the 4 products alone {med['torch_matmuls_ms']:.1f}, "
-                  f"frozen {med['torch_matmuls_frozen_ms']:.1f}) vs HAMUX {med['hamux_gradient_ms']:.1f} ms: {row['gradient_ratio']:.2f}x, "
-                  f"frozen {row['gradient_frozen_ratio']:.2f}x; "
-                  f"10-step descent {med['torch_descent_ms']:.1f} vs {med['hamux_descent_ms']:.1f} ms: {row['descent_ratio']:.2f}x "
-                  f"(rounds {spread['gradient_ratio_rounds'][0]:.2f}-{spread['gradient_ratio_rounds'][1]:.2f}x and "
-                  f"{spread['descent_ratio_rounds'][0]:.2f}-{spread['descent_ratio_rounds'][1]:.2f}x); under torch.compile: "
-                  f"gradient {med['torch_gradient_compiled_ms']:.1f} ms {row['gradient_compiled_ratio']:.2f}x, descent "
-                  f"{med['torch_descent_compiled_ms']:.1f} ms {row['descent_compiled_ratio']:.2f}x; HAMUX's 4 products alone "
-                  f"{med['hamux_matmuls_ms']:.1f} ms ({row['matmuls_ratio']:.2f}x ours)", flush=True)
+            print(f"{threads} thread(s): this project {med['torch_gradient_ms']:.1f} ms a gradient (frozen {med['torch_gradient_frozen_ms']:.1f}, "
+                  f"compiled {med['torch_gradient_compiled_ms']:.1f}, general path {med['torch_gradient_general_ms']:.1f}; its 4 products alone "
+                  f"{med['torch_matmuls_ms']:.1f}, frozen {med['torch_matmuls_frozen_ms']:.1f}), {med['torch_descent_ms']:.1f} ms a descent "
+                  f"(compiled {med['torch_descent_compiled_ms']:.1f}); HAMUX {med['hamux_gradient_ms']:.1f}, {med['hamux_descent_ms']:.1f}, "
+                  f"its 4 products {med['hamux_matmuls_ms']:.1f} ms. HAMUX / ours, per-round median [95 % CI] (range):", flush=True)
+            for name in PAIRS:
+                lo, hi = row[f'{name}_ratio_ci95']; rlo, rhi = row[f'{name}_ratio_rounds']
+                print(f"  {name:18s} {row[f'{name}_ratio_paired']:.3f}x [{lo:.3f}, {hi:.3f}]  ({rlo:.2f}-{rhi:.2f})", flush=True)
     argv = ['<venv>/bin/python' if prev == '--hamux-python' else v for prev, v in zip([''] + sys.argv[1:], sys.argv[1:])]
     results.update(command='python benchmarks/ham_speed.py ' + ' '.join(argv),
                    machine=machine(), memory=dict(n_visible=N_VIS, n_hidden=N_HID, batch=BATCH, steps=STEPS, alpha=ALPHA, dtype='float32'),
