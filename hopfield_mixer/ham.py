@@ -150,11 +150,25 @@ def _onednn_available() -> bool:
     global _ONEDNN
     if _ONEDNN is None:
         try:
-            x, w = torch.ones(1, 3), torch.ones(2, 3)
+            x, w = torch.ones(1, 3, device='cpu'), torch.ones(2, 3, device='cpu')
             _ONEDNN = all(bool(torch.ops.mkldnn._linear_pointwise(x, v, None, 'none', [], '').eq(3).all())
                           for v in (w, torch.ops.mkldnn._reorder_linear_weight(w)))
         except (AttributeError, RuntimeError, NotImplementedError): _ONEDNN = False
     return _ONEDNN
+
+def _define_onednn_linear():
+    "oneDNN's `g @ Wᵀ` as an op a compiler keeps whole: inductor lowers oneDNN's own op only on weights it owns (frozen graph constants), and MKL's product for `g @ W.T` is the slower one here."
+    try: return torch.ops.hopfield_mixer.onednn_linear                       # defined once per process (this module and its notebook both get here)
+    except (AttributeError, RuntimeError): pass
+    if not hasattr(torch.library, 'custom_op'): return None                 # torch < 2.4: compiled graphs take the plain product
+    @torch.library.custom_op('hopfield_mixer::onednn_linear', mutates_args=())
+    def onednn_linear(g:torch.Tensor, W:torch.Tensor) -> torch.Tensor:
+        return torch.ops.mkldnn._linear_pointwise(g, W, None, 'none', [], '')
+    @onednn_linear.register_fake
+    def _(g, W): return g.new_empty(g.shape[0], W.shape[0])
+    return torch.ops.hopfield_mixer.onednn_linear
+
+_onednn_linear = _define_onednn_linear()
 
 class DenseSynapse(LinearSynapse):
     "All-to-all coupling between a layer of shape `in_shape` and one of `out_shape`, optionally with a bias on the output."
@@ -163,6 +177,7 @@ class DenseSynapse(LinearSynapse):
         self.in_shape, self.out_shape = _as_shape(in_shape, 'in_shape'), _as_shape(out_shape, 'out_shape')
         self._init_weight(weight, math.prod(self.out_shape), math.prod(self.in_shape)); self._init_bias(bias)
         self._packed, self._frozen = {}, 0
+        _onednn_available()                                       # found out here, outside any trace, so that a compiled graph can use it
 
     def extra_repr(self): return f"in_shape={self.in_shape}, out_shape={self.out_shape}, bias={self.bias is not None}"
 
@@ -172,18 +187,21 @@ class DenseSynapse(LinearSynapse):
         "Enter (or leave) a stretch where the weight does not change: a float32 weight on the CPU is packed for oneDNN once, dropped on the last leave."
         self._frozen = max(self._frozen + (1 if on else -1), 0)
         W = self.weight
-        if on and self._frozen == 1 and self._onednn(W):
+        if on and self._frozen == 1 and not torch.compiler.is_compiling() and self._onednn(W):   # a trace packs nothing
             with torch.no_grad(): self._packed = {W.data_ptr(): torch.ops.mkldnn._reorder_linear_weight(W)}
         if not self._frozen: self._packed = {}
 
     @staticmethod
-    def _onednn(t): return not torch.compiler.is_compiling() and t.dtype == torch.float32 and t.device.type == 'cpu' and _onednn_available()   # a compiler picks its own product (and never traces the probe)
+    def _onednn(t):
+        "Whether oneDNN's product takes `t`: float32 on the CPU, where the probe found oneDNN working (a trace reads its answer, never runs it)."
+        return t.dtype == torch.float32 and t.device.type == 'cpu' and (_ONEDNN is True and _onednn_linear is not None if torch.compiler.is_compiling() else _onednn_available())
 
     def _product(self, g, transpose:bool):
-        "`g @ Wᵀ` — by oneDNN where no gradient is wanted (on the packed weight while frozen) — or `g @ W`."
+        "`g @ Wᵀ` — by oneDNN where no gradient is wanted (on the packed weight while frozen; compiled, as one opaque op) — or `g @ W`."
         W = self.weight
         if transpose: return g @ W                                 # the BLAS product is the faster one this way round
         if self._onednn(g) and self._onednn(W) and W.is_contiguous() and not (torch.is_grad_enabled() and (g.requires_grad or W.requires_grad)):
+            if torch.compiler.is_compiling(): return _onednn_linear(g.contiguous(), W.detach())
             w = self._packed.get(W.data_ptr()) if self._packed else None
             return torch.ops.mkldnn._linear_pointwise(g.contiguous(), W.detach() if w is None else w, None, 'none', [], '')
         return g @ W.T

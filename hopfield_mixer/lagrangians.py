@@ -189,7 +189,7 @@ def _check_scalar_gain(gamma):
 def _centered(x, dims):
     "`x` minus its mean over `dims`, and the biased variance over `dims` (from the norm: no temporary beyond the centred `x`)."
     c = x - x.mean(dims, keepdim=True)
-    var = torch.linalg.vector_norm(c, dim=dims, keepdim=True).square() / math.prod(x.shape[d] for d in dims)
+    var = torch.linalg.vector_norm(c, dim=dims, keepdim=True).square() / math.prod([x.shape[d] for d in dims])
     return c, var
 
 def _gain_shift(y, gamma, delta):
@@ -223,7 +223,7 @@ def lagr_layernorm(x:torch.Tensor, # states, shape `(batch, *neurons)`
     _check_batched(x)
     _check_scalar_gain(gamma)
     dims = _resolve_dims(dims, x.ndim)
-    D = math.prod(x.shape[d] for d in dims)
+    D = math.prod([x.shape[d] for d in dims])
     _, var = _centered(x, dims)
     scale = (D * torch.sqrt(var + eps)) if consistent else torch.sqrt(D * var + eps)
     return _per_sample(gamma * scale) + _per_sample(delta * x)
@@ -244,7 +244,7 @@ def layernorm_legendre(x:torch.Tensor, # states, shape `(batch, *neurons)`
     _, var = _centered(x, dims)
     s = -eps * torch.rsqrt(var + eps)
     if isinstance(gamma, (int, float)) or gamma.numel() == 1:                      # a scalar gain: D equal terms per group
-        return _per_sample(s * gamma) * math.prod(x.shape[d] for d in dims)
+        return _per_sample(s * gamma) * math.prod([x.shape[d] for d in dims])
     return _per_sample((s * gamma).expand_as(x))
 
 @legendre_form(lagr_layernorm)
