@@ -186,10 +186,14 @@ def _check_scalar_gain(gamma):
         raise ValueError(f"gamma must be a scalar for LayerNorm to be the gradient of a Lagrangian; "
                          f"got a tensor of shape {tuple(gamma.shape)}")
 
+def _group_size(x, dims):
+    "How many neurons one sample's group over `dims` has (a list into `math.prod`: dynamo cannot trace a generator there)."
+    return math.prod([x.shape[d] for d in dims])
+
 def _centered(x, dims):
     "`x` minus its mean over `dims`, and the biased variance over `dims` (from the norm: no temporary beyond the centred `x`)."
     c = x - x.mean(dims, keepdim=True)
-    var = torch.linalg.vector_norm(c, dim=dims, keepdim=True).square() / math.prod([x.shape[d] for d in dims])
+    var = torch.linalg.vector_norm(c, dim=dims, keepdim=True).square() / _group_size(x, dims)
     return c, var
 
 def _gain_shift(y, gamma, delta):
@@ -223,7 +227,7 @@ def lagr_layernorm(x:torch.Tensor, # states, shape `(batch, *neurons)`
     _check_batched(x)
     _check_scalar_gain(gamma)
     dims = _resolve_dims(dims, x.ndim)
-    D = math.prod([x.shape[d] for d in dims])
+    D = _group_size(x, dims)
     _, var = _centered(x, dims)
     scale = (D * torch.sqrt(var + eps)) if consistent else torch.sqrt(D * var + eps)
     return _per_sample(gamma * scale) + _per_sample(delta * x)
@@ -244,7 +248,7 @@ def layernorm_legendre(x:torch.Tensor, # states, shape `(batch, *neurons)`
     _, var = _centered(x, dims)
     s = -eps * torch.rsqrt(var + eps)
     if isinstance(gamma, (int, float)) or gamma.numel() == 1:                      # a scalar gain: D equal terms per group
-        return _per_sample(s * gamma) * math.prod([x.shape[d] for d in dims])
+        return _per_sample(s * gamma) * _group_size(x, dims)
     return _per_sample((s * gamma).expand_as(x))
 
 @legendre_form(lagr_layernorm)
